@@ -1,0 +1,105 @@
+#include "common/log.hpp"
+
+#include <spdlog/details/null_mutex.h>
+#include <spdlog/sinks/base_sink.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <mutex>
+
+#include "common/redact.hpp"
+
+namespace drwatch {
+namespace {
+
+std::string Timestamp(spdlog::log_clock::time_point tp) {
+  auto secs = std::chrono::time_point_cast<std::chrono::seconds>(tp);
+  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(tp - secs).count();
+  std::time_t t = spdlog::log_clock::to_time_t(tp);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(millis));
+  return buf;
+}
+
+// A stderr sink that redacts secrets and writes text or JSON lines.
+class RedactingSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit RedactingSink(LogFormat format) : format_(format) {}
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    std::string text = Redactor::Global().Apply(
+        std::string_view(msg.payload.data(), msg.payload.size()));
+    auto level = spdlog::level::to_string_view(msg.level);
+    std::string line;
+    if (format_ == LogFormat::kJson) {
+      line = "{\"ts\":\"" + Timestamp(msg.time) + "\",\"level\":\"" +
+             std::string(level.data(), level.size()) + "\",\"msg\":\"" + JsonEscape(text) +
+             "\"}\n";
+    } else {
+      line = Timestamp(msg.time) + " " + std::string(level.data(), level.size()) + " " + text +
+             "\n";
+    }
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  }
+  void flush_() override { std::fflush(stderr); }
+
+ private:
+  LogFormat format_;
+};
+
+}  // namespace
+
+bool ParseLogLevel(std::string_view text, spdlog::level::level_enum& out) {
+  if (text == "debug") out = spdlog::level::debug;
+  else if (text == "info") out = spdlog::level::info;
+  else if (text == "warn") out = spdlog::level::warn;
+  else if (text == "error") out = spdlog::level::err;
+  else return false;
+  return true;
+}
+
+bool ParseLogFormat(std::string_view text, LogFormat& out) {
+  if (text == "text") out = LogFormat::kText;
+  else if (text == "json") out = LogFormat::kJson;
+  else return false;
+  return true;
+}
+
+void SetupLogging(spdlog::level::level_enum level, LogFormat format) {
+  auto logger = std::make_shared<spdlog::logger>("drwatchd", std::make_shared<RedactingSink>(format));
+  logger->set_level(level);
+  logger->flush_on(spdlog::level::trace);
+  spdlog::set_default_logger(logger);
+}
+
+std::string JsonEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 8);
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out;
+}
+
+}  // namespace drwatch

@@ -1,0 +1,23 @@
+#pragma once
+// ${env:NAME} and ${file:PATH} expansion inside catalogue strings.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace drwatch::config {
+
+struct Expansion {
+  std::string value;                 // the expanded text
+  std::vector<std::string> secrets;  // every substituted value (to redact)
+  std::string error;                 // empty on success
+};
+
+/// Expands every ${env:NAME} and ${file:PATH} in `text`. A file's content has
+/// one trailing newline removed. "$${" is a literal "${". An unset variable,
+/// an unreadable file or an unterminated "${" sets `error`, e.g.
+/// "environment variable PRMCMS_DSN is not set", "cannot read file
+/// /run/x: No such file or directory", "unknown expansion ${foo:bar}".
+Expansion Expand(std::string_view text);
+
+}  // namespace drwatch::config

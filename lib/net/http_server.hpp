@@ -1,0 +1,60 @@
+#pragma once
+// The HTTP endpoint: /metrics, /-/healthy, /-/ready, /-/reload and an index
+// page, served by Boost.Beast on the daemon's one io_context. Every read and
+// write has a deadline and request bodies are capped, so slow or half-open
+// clients cannot hold the loop or grow memory.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace drwatch::net {
+
+struct HttpServerOptions {
+  /// "HOST:PORT", ":PORT" (all interfaces), "[::1]:PORT".
+  std::string listen_address = ":10432";
+  std::string telemetry_path = "/metrics";
+  /// Enables POST /-/reload (and PUT, as Prometheus does).
+  bool enable_lifecycle = false;
+  /// Deadline for reading a request and for writing a response.
+  std::chrono::milliseconds io_timeout{10000};
+};
+
+struct HttpHandlers {
+  /// Current exposition text (format 0.0.4). Called on the loop.
+  std::function<std::string()> metrics;
+  /// True once a catalogue is loaded (GET /-/ready answers 200, else 503).
+  std::function<bool()> ready;
+  /// Reloads the catalogue; returns an empty string on success, else the
+  /// error text for the response body (500).
+  std::function<std::string()> reload;
+};
+
+/// Parses a listen address; throws std::invalid_argument naming what is wrong.
+boost::asio::ip::tcp::endpoint ParseListenAddress(const std::string& address);
+
+class HttpServer {
+ public:
+  HttpServer(boost::asio::any_io_executor executor, HttpServerOptions options,
+             HttpHandlers handlers);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  /// Binds and starts accepting. Throws std::runtime_error ("listen on
+  /// ADDRESS: reason") when the address is bad or cannot be bound.
+  void Start();
+  /// Stops accepting and closes open connections.
+  void Stop();
+  /// The bound endpoint (useful with port 0).
+  boost::asio::ip::tcp::endpoint LocalEndpoint() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace drwatch::net

@@ -1,0 +1,15 @@
+#pragma once
+// Parsers of the PostgreSQL probe kinds, one per file:
+// postgres_ping.cpp, postgres_recency.cpp, postgres_query.cpp.
+
+#include <memory>
+
+#include "probes/probe.hpp"
+
+namespace drwatch::probes {
+
+std::unique_ptr<Probe> ParsePostgresPing(config::NodeReader& check);
+std::unique_ptr<Probe> ParsePostgresRecency(config::NodeReader& check);
+std::unique_ptr<Probe> ParsePostgresQuery(config::NodeReader& check);
+
+}  // namespace drwatch::probes

@@ -1,0 +1,82 @@
+#pragma once
+// The probe interface. One probe kind = one file in lib/probes/ implementing
+// Probe, listed once in registry.cpp.
+//
+// A probe is constructed from its check's validated catalogue node and must
+// only read there (construction is validation: --config.check builds every
+// probe). Run() performs one run. The runner, not the probe, enforces the
+// deadline (by cancelling the coroutine), times the run and owns the common
+// metrics; a probe returns success or failure with a reason and adds the
+// samples specific to its kind. Run never throws for a failing target.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/blocking.hpp"
+#include "common/clock.hpp"
+#include "metrics/sample.hpp"
+#include "targets/target.hpp"
+
+namespace drwatch::config {
+class NodeReader;
+}
+
+namespace drwatch::probes {
+
+struct ProbeResult {
+  bool success = false;
+  /// Why it failed (logged on state change, shown by --once). No secrets, no
+  /// newlines. May be set on success too ("age 12s").
+  std::string reason;
+  /// The value this run observed for the check's objective and --once output
+  /// (e.g. data age in seconds).
+  std::optional<double> observed;
+  /// Kind-specific samples. The runner adds the labels check and target in
+  /// front of the probe's own labels.
+  std::vector<metrics::Sample> samples;
+
+  static ProbeResult Ok() { return ProbeResult{.success = true}; }
+  static ProbeResult Fail(std::string why) { return ProbeResult{.success = false, .reason = std::move(why)}; }
+};
+
+/// What one run may use.
+struct RunContext {
+  boost::asio::any_io_executor executor;
+  BlockingPool& pool;
+  targets::TargetRuntime& target;  // of the type the kind declares
+  std::chrono::milliseconds timeout;
+  Clock::time_point deadline;
+  std::string_view check_name;
+};
+
+class Probe {
+ public:
+  virtual ~Probe() = default;
+  /// One run. Cancellation (the deadline) arrives as operation_aborted at the
+  /// current co_await; the probe must not start new waits after it.
+  virtual boost::asio::awaitable<ProbeResult> Run(RunContext& ctx) = 0;
+  /// Samples derived from configuration alone, exported whether or not a run
+  /// succeeded (e.g. drwatch_data_max_age_seconds). Labels as for samples.
+  virtual void StaticSamples(std::vector<metrics::Sample>& out) const {}
+};
+
+/// A probe kind: its catalogue name, the target type it needs, and the parser
+/// that reads its own keys from the check's node and returns the probe, or
+/// nullptr after reporting errors on the node.
+struct ProbeKind {
+  std::string_view name;
+  std::string_view target_type;
+  std::unique_ptr<Probe> (*parse)(config::NodeReader& check);
+};
+
+/// The one list of probe kinds.
+const std::vector<ProbeKind>& ProbeKinds();
+const ProbeKind* FindProbeKind(std::string_view name);
+
+}  // namespace drwatch::probes

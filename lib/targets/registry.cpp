@@ -1,0 +1,20 @@
+#include "targets/postgres_target.hpp"
+#include "targets/target.hpp"
+
+namespace drwatch::targets {
+
+const std::vector<TargetType>& TargetTypes() {
+  static const std::vector<TargetType> types = {
+      {"postgres", &ParsePostgresTarget},
+  };
+  return types;
+}
+
+const TargetType* FindTargetType(std::string_view name) {
+  for (const auto& t : TargetTypes()) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+}  // namespace drwatch::targets
