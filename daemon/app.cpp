@@ -1,1 +1,184 @@
-// placeholder: being written
+#include "app.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "common/redact.hpp"
+#include "drwatch/version.hpp"
+#include "metrics/process.hpp"
+
+namespace drwatch::daemon {
+namespace {
+
+std::string JoinErrors(const std::vector<std::string>& errors) {
+  std::string out;
+  for (const auto& e : errors) out += Redactor::Global().Apply(e) + "\n";
+  return out;
+}
+
+std::string FormatValue(const std::optional<double>& v) {
+  if (!v) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", *v);
+  return buf;
+}
+
+}  // namespace
+
+int CheckConfig(const Options& options) {
+  auto loaded = config::LoadCatalogueFile(options.config_file);
+  if (!loaded.errors.empty()) {
+    std::fputs(JoinErrors(loaded.errors).c_str(), stderr);
+    return 1;
+  }
+  std::puts("OK");
+  return 0;
+}
+
+int RunOnce(const Options& options) {
+  auto loaded = config::LoadCatalogueFile(options.config_file);
+  if (!loaded.errors.empty()) {
+    std::fputs(JoinErrors(loaded.errors).c_str(), stderr);
+    return 1;
+  }
+  BlockingPool pool;
+  boost::asio::io_context io;
+  engine::Scheduler scheduler(io.get_executor(), pool);
+  scheduler.Apply(loaded.catalogue);
+  std::vector<engine::RunReport> reports;
+  scheduler.RunAllOnce([&](std::vector<engine::RunReport> r) {
+    reports = std::move(r);
+    io.stop();
+  });
+  io.run();
+  std::size_t width = 5;
+  for (const auto& r : reports) width = std::max(width, r.check.size());
+  int failed = 0;
+  std::printf("%-*s  %-7s  %9s  %12s  %s\n", static_cast<int>(width), "CHECK", "RESULT", "DURATION",
+              "VALUE", "REASON");
+  for (const auto& r : reports) {
+    if (r.result != engine::RunResult::kSuccess) ++failed;
+    std::string reason = Redactor::Global().Apply(r.reason);
+    std::printf("%-*s  %-7s  %8.3fs  %12s  %s\n", static_cast<int>(width), r.check.c_str(),
+                engine::ToString(r.result), r.duration_seconds, FormatValue(r.observed).c_str(),
+                reason.c_str());
+  }
+  std::fflush(stdout);
+  return failed == 0 ? 0 : 1;
+}
+
+App::App(Options options)
+    : options_(std::move(options)),
+      signals_(io_, SIGINT, SIGTERM, SIGHUP),
+      scheduler_(io_.get_executor(), pool_),
+      watchdog_(io_.get_executor()) {}
+
+App::~App() = default;
+
+int App::Run() {
+  auto loaded = config::LoadCatalogueFile(options_.config_file);
+  if (!loaded.errors.empty()) {
+    for (const auto& e : loaded.errors) spdlog::error("{}", e);
+    spdlog::error("refusing to start: {} error(s) in {}", loaded.errors.size(), options_.config_file);
+    return 1;
+  }
+  catalogue_ = loaded.catalogue;
+  last_reload_ok_ = true;
+  last_reload_success_ = ToUnixSeconds(Clock::WallNow());
+
+  net::HttpServerOptions http_options;
+  http_options.listen_address = options_.listen_address;
+  http_options.telemetry_path = options_.telemetry_path;
+  http_options.enable_lifecycle = options_.enable_lifecycle;
+  net::HttpHandlers handlers{
+      [this] { return RenderMetrics(); },
+      [this] { return catalogue_ != nullptr; },
+      [this] { return Reload(); },
+  };
+  http_ = std::make_unique<net::HttpServer>(io_.get_executor(), http_options, handlers);
+  try {
+    http_->Start();
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  scheduler_.Apply(catalogue_);
+  scheduler_.Start();
+  WaitForSignal();
+  watchdog_.Start();
+  auto ep = http_->LocalEndpoint();
+  spdlog::info("drwatchd {} ({}) started: {} checks, {} targets from {}; listening on {}:{}", kVersion,
+               kRevision, catalogue_->checks.size(), catalogue_->targets.size(), options_.config_file,
+               ep.address().to_string(), ep.port());
+  NotifyReady();
+  io_.run();
+  spdlog::info("drwatchd stopped");
+  return 0;
+}
+
+void App::WaitForSignal() {
+  signals_.async_wait([this](boost::system::error_code ec, int signo) {
+    if (ec) return;
+    if (signo == SIGHUP) {
+      Reload();
+      WaitForSignal();
+      return;
+    }
+    spdlog::info("received signal {}, stopping", signo);
+    Shutdown();
+  });
+}
+
+void App::Shutdown() {
+  NotifyStopping();
+  watchdog_.Stop();
+  scheduler_.Stop();
+  if (http_) http_->Stop();
+  signals_.cancel();
+  // Runs just cancelled need a moment to unwind; connections are finished
+  // off the loop. Don't wait for anything slower than that.
+  auto timer = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::milliseconds(200));
+  timer->async_wait([this, timer](boost::system::error_code) { io_.stop(); });
+}
+
+std::string App::Reload() {
+  NotifyReloading();
+  auto loaded = config::LoadCatalogueFile(options_.config_file);
+  if (!loaded.errors.empty()) {
+    last_reload_ok_ = false;
+    for (const auto& e : loaded.errors) spdlog::error("{}", e);
+    spdlog::error("reload refused: {} error(s) in {}; still running the previous catalogue",
+                  loaded.errors.size(), options_.config_file);
+    NotifyReady();
+    return JoinErrors(loaded.errors);
+  }
+  catalogue_ = loaded.catalogue;
+  scheduler_.Apply(catalogue_);
+  last_reload_ok_ = true;
+  last_reload_success_ = ToUnixSeconds(Clock::WallNow());
+  spdlog::info("reloaded {}: {} checks, {} targets", options_.config_file, catalogue_->checks.size(),
+               catalogue_->targets.size());
+  NotifyReady();
+  return "";
+}
+
+std::string App::RenderMetrics() {
+  std::vector<metrics::Sample> samples;
+  samples.reserve(256);
+  scheduler_.Collect(samples);
+  using metrics::MetricType;
+  samples.push_back({"drwatch_build_info", "drwatchd version and revision (value is always 1).",
+                     MetricType::kGauge, {{"version", kVersion}, {"revision", kRevision}}, 1});
+  samples.push_back({"drwatch_config_last_reload_successful",
+                     "1 if the last catalogue (re)load succeeded, else 0.", MetricType::kGauge, {},
+                     last_reload_ok_ ? 1.0 : 0.0});
+  samples.push_back({"drwatch_config_last_reload_success_timestamp_seconds",
+                     "When the catalogue was last loaded successfully (unix time).", MetricType::kGauge,
+                     {}, last_reload_success_});
+  metrics::AppendProcessSamples(samples);
+  return metrics::RenderText(samples);
+}
+
+}  // namespace drwatch::daemon

@@ -1,1 +1,293 @@
-// placeholder: being written
+#include "config/catalogue.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "config/expand.hpp"
+#include "config/node_reader.hpp"
+
+namespace drwatch::config {
+namespace {
+
+constexpr std::string_view kNameHint = "(use [a-z][a-z0-9_]*)";
+constexpr std::int64_t kMaxConcurrency = 10000;
+
+bool IsName(std::string_view s) {
+  if (s.empty() || s[0] < 'a' || s[0] > 'z') return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+}
+
+template <typename Range>
+std::string Join(const Range& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
+std::string Quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+std::string Position(const YAML::Mark& mark) {
+  return std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+}
+
+// Parses the single document of the catalogue, or reports why not.
+std::optional<YAML::Node> ParseDocument(const std::string& text, Diagnostics& diag) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(text);
+  } catch (const YAML::Exception& e) {
+    diag.Error(e.mark, "", "invalid YAML: " + e.msg);
+    return std::nullopt;
+  }
+  if (docs.empty()) {
+    diag.Error(YAML::Mark(), "", "the catalogue is empty");
+    return std::nullopt;
+  }
+  if (docs.size() > 1) {
+    diag.Error(docs[1].Mark(), "", "a second YAML document (a catalogue is one document)");
+    return std::nullopt;
+  }
+  if (!docs[0].IsMap()) {
+    diag.Error(docs[0].Mark(), "", "expected a mapping at the top level (global, targets, objectives, checks)");
+    return std::nullopt;
+  }
+  return docs[0];
+}
+
+// Reads one catalogue into `cat`, reporting into `diag`. Cross-references are
+// checked against everything declared, valid or not, so one mistake is
+// reported once rather than again at every check that refers to it.
+class Loader {
+ public:
+  Loader(Catalogue& cat, Diagnostics& diag) : cat_(cat), diag_(diag) {}
+
+  void Load(const YAML::Node& root) {
+    NodeReader top(root, "", diag_);
+    ReadGlobal(top);
+    ReadTargets(top);
+    ReadObjectives(top);
+    ReadChecks(top);
+    top.Finish();
+  }
+
+ private:
+  void ReadGlobal(NodeReader& top) {
+    auto global = top.Map("global");
+    if (!global) return;
+    if (auto v = global->DurationValue("interval")) cat_.global.interval = *v;
+    if (auto v = global->DurationValue("timeout")) cat_.global.timeout = *v;
+    if (auto v = global->Int("max_concurrency", 1, kMaxConcurrency)) {
+      cat_.global.max_concurrency = static_cast<int>(*v);
+    }
+    if (cat_.global.timeout >= cat_.global.interval) {
+      global->Error(global->Has("timeout") ? "timeout" : "interval",
+                    "timeout " + FormatDuration(cat_.global.timeout) + " must be shorter than interval " +
+                        FormatDuration(cat_.global.interval));
+    }
+    global->Finish();
+  }
+
+  void ReadTargets(NodeReader& top) {
+    auto targets = top.Map("targets", true);
+    if (!targets) return;
+    for (const auto& name : targets->Keys()) {
+      target_names_.push_back(name);
+      target_types_[name];  // declared, type unknown until read
+      if (!IsName(name)) {
+        diag_.Error(targets->MarkOf(name), targets->PathOf(name),
+                    "invalid target name " + Quoted(name) + " " + std::string(kNameHint));
+      }
+      if (auto reader = targets->Map(name)) ReadTarget(*reader, name);
+    }
+  }
+
+  void ReadTarget(NodeReader& reader, const std::string& name) {
+    reader.OwnFingerprint();
+    auto type = reader.String("type", true);
+    if (!type) return;  // no Finish(): which keys are known depends on the type
+    const targets::TargetType* target_type = targets::FindTargetType(*type);
+    if (!target_type) {
+      std::vector<std::string_view> known;
+      for (const auto& t : targets::TargetTypes()) known.push_back(t.name);
+      reader.Error("type", "unknown target type " + Quoted(*type) + " (known: " + Join(known) + ")");
+      return;
+    }
+    target_types_[name] = *type;
+    std::shared_ptr<targets::TargetSpec> spec = target_type->parse(reader);
+    reader.Finish();
+    if (!spec) return;
+    spec->name = name;
+    spec->type = *type;
+    spec->fingerprint = reader.fingerprint();
+    cat_.targets[name] = std::move(spec);
+  }
+
+  void ReadObjectives(NodeReader& top) {
+    auto objectives = top.Map("objectives");
+    if (!objectives) return;
+    for (std::string_view kind : {"rpo", "rto"}) {
+      auto group = objectives->Map(kind);
+      if (!group) continue;
+      for (const auto& name : group->Keys()) {
+        objective_ids_.push_back(std::string(kind) + "." + name);
+        if (!IsName(name)) {
+          diag_.Error(group->MarkOf(name), group->PathOf(name),
+                      "invalid objective name " + Quoted(name) + " " + std::string(kNameHint));
+        }
+        if (auto target = group->DurationValue(name, true)) {
+          cat_.objectives.push_back(Objective{std::string(kind), name, *target});
+        }
+      }
+    }
+    objectives->Finish();
+  }
+
+  void ReadChecks(NodeReader& top) {
+    auto checks = top.MapList("checks", true);
+    if (!checks) return;
+    if (checks->empty()) top.Error("checks", "no checks (declare at least one)");
+    for (auto& check : *checks) {
+      if (!check.valid()) continue;
+      check.OwnFingerprint();
+      ReadCheck(check);
+    }
+  }
+
+  void ReadCheck(NodeReader& reader) {
+    CheckSpec spec;
+    bool ok = ReadCheckName(reader, spec);
+    const probes::ProbeKind* kind = ReadKind(reader, spec);
+    ok = ReadCheckTarget(reader, kind, spec) && kind != nullptr && ok;
+    ok = ReadSchedule(reader, spec) && ok;
+    ok = ReadCheckObjective(reader, spec) && ok;
+    if (kind) {
+      spec.probe = std::shared_ptr<probes::Probe>(kind->parse(reader));
+      reader.Finish();  // after parse: the kind's own keys are known only now
+    }
+    if (!ok || !spec.probe) return;
+    const auto& target = cat_.targets.at(spec.target);
+    spec.fingerprint = reader.fingerprint() + "interval=" + FormatDuration(spec.interval) +
+                       "\ntimeout=" + FormatDuration(spec.timeout) + "\ntarget:\n" + target->fingerprint;
+    cat_.checks.push_back(std::move(spec));
+  }
+
+  bool ReadCheckName(NodeReader& reader, CheckSpec& spec) {
+    auto name = reader.String("name", true);
+    if (!name) return false;
+    spec.name = *name;
+    if (!IsName(*name)) {
+      reader.Error("name", "invalid check name " + Quoted(*name) + " " + std::string(kNameHint));
+      return false;
+    }
+    YAML::Mark here = reader.node()["name"].Mark();
+    auto [first, inserted] = check_names_.emplace(*name, here);
+    if (!inserted) {
+      reader.Error("name", "duplicate check name " + Quoted(*name) + " (first at " + Position(first->second) + ")");
+      return false;
+    }
+    return true;
+  }
+
+  const probes::ProbeKind* ReadKind(NodeReader& reader, CheckSpec& spec) {
+    auto kind_name = reader.String("kind", true);
+    if (!kind_name) return nullptr;
+    spec.kind = *kind_name;
+    const probes::ProbeKind* kind = probes::FindProbeKind(*kind_name);
+    if (!kind) {
+      std::vector<std::string_view> known;
+      for (const auto& k : probes::ProbeKinds()) known.push_back(k.name);
+      reader.Error("kind", "unknown kind " + Quoted(*kind_name) + " (known: " + Join(known) + ")");
+    }
+    return kind;
+  }
+
+  bool ReadCheckTarget(NodeReader& reader, const probes::ProbeKind* kind, CheckSpec& spec) {
+    auto target = reader.String("target", true);
+    if (!target) return false;
+    spec.target = *target;
+    auto declared = target_types_.find(*target);
+    if (declared == target_types_.end()) {
+      reader.Error("target", "unknown target " + Quoted(*target) +
+                                 (target_names_.empty() ? " (no targets are declared)"
+                                                        : " (declared: " + Join(target_names_) + ")"));
+      return false;
+    }
+    const std::string& type = declared->second;
+    if (kind && !type.empty() && kind->target_type != type) {
+      reader.Error("target", "kind " + std::string(kind->name) + " needs a " + std::string(kind->target_type) +
+                                 " target, " + Quoted(*target) + " is " + type);
+      return false;
+    }
+    return cat_.targets.contains(*target);
+  }
+
+  // Interval and timeout, defaulted from global; the timeout must be shorter.
+  bool ReadSchedule(NodeReader& reader, CheckSpec& spec) {
+    auto interval = reader.DurationValue("interval");
+    auto timeout = reader.DurationValue("timeout");
+    if ((reader.Has("interval") && !interval) || (reader.Has("timeout") && !timeout)) return false;
+    spec.interval = interval.value_or(cat_.global.interval);
+    spec.timeout = timeout.value_or(cat_.global.timeout);
+    if (spec.timeout < spec.interval) return true;
+    if (!interval && !timeout) return false;  // global's own error says it
+    std::string message = "timeout " + FormatDuration(spec.timeout) + (timeout ? "" : " (global.timeout)") +
+                          " must be shorter than interval " + FormatDuration(spec.interval) +
+                          (interval ? "" : " (global.interval)");
+    reader.Error(timeout ? "timeout" : "interval", message);
+    return false;
+  }
+
+  bool ReadCheckObjective(NodeReader& reader, CheckSpec& spec) {
+    auto objective = reader.String("objective");
+    if (!objective) return !reader.Has("objective");
+    spec.objective = *objective;
+    bool well_formed = (objective->starts_with("rpo.") || objective->starts_with("rto.")) &&
+                       IsName(std::string_view(*objective).substr(4));
+    if (!well_formed) {
+      reader.Error("objective", "invalid objective " + Quoted(*objective) + " (use rpo.<name> or rto.<name>)");
+      return false;
+    }
+    if (std::find(objective_ids_.begin(), objective_ids_.end(), *objective) == objective_ids_.end()) {
+      reader.Error("objective", "unknown objective " + Quoted(*objective) +
+                                    (objective_ids_.empty() ? " (no objectives are declared)"
+                                                            : " (declared: " + Join(objective_ids_) + ")"));
+      return false;
+    }
+    return true;
+  }
+
+  Catalogue& cat_;
+  Diagnostics& diag_;
+  std::vector<std::string> target_names_;               // document order
+  std::map<std::string, std::string> target_types_;     // name → type, "" when unknown
+  std::vector<std::string> objective_ids_;               // "rpo.realtime", document order
+  std::map<std::string, YAML::Mark> check_names_;       // name → where first declared
+};
+
+}  // namespace
+
+LoadResult LoadCatalogueText(const std::string& text, const std::string& file) {
+  Diagnostics diag;
+  diag.file = file;
+  auto catalogue = std::make_shared<Catalogue>();
+  catalogue->file = file;
+  if (auto root = ParseDocument(text, diag)) Loader(*catalogue, diag).Load(*root);
+  // Secrets found late (a later target's password) may appear in earlier messages.
+  diag.Redact();
+  diag.SortByPosition();
+  if (!diag.ok()) return LoadResult{nullptr, std::move(diag.errors)};
+  return LoadResult{std::move(catalogue), {}};
+}
+
+LoadResult LoadCatalogueFile(const std::string& path) {
+  std::string reason;
+  auto text = ReadWholeFile(path, reason);
+  if (!text) return LoadResult{nullptr, {path + ": cannot read: " + reason}};
+  return LoadCatalogueText(*text, path);
+}
+
+}  // namespace drwatch::config

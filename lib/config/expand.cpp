@@ -1,1 +1,119 @@
-// placeholder: being written
+#include "config/expand.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <system_error>
+
+namespace drwatch::config {
+namespace {
+
+bool IsEnvName(std::string_view name) {
+  if (name.empty()) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+    if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
+// Strips one trailing newline ("\n" or "\r\n"), as `echo secret > file` adds.
+void StripNewline(std::string& text) {
+  if (!text.ends_with('\n')) return;
+  text.pop_back();
+  if (text.ends_with('\r')) text.pop_back();
+}
+
+// The value of one "${…}" body, or sets `error`.
+std::string Substitute(std::string_view body, std::string& error) {
+  if (body.starts_with("env:")) {
+    std::string name(body.substr(4));
+    if (!IsEnvName(name)) {
+      error = "invalid environment variable name \"" + name + "\" in ${" + std::string(body) + "}";
+      return {};
+    }
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) error = "environment variable " + name + " is not set";
+    return value == nullptr ? std::string() : std::string(value);
+  }
+  if (body.starts_with("file:")) {
+    std::string path(body.substr(5));
+    if (path.empty()) {
+      error = "empty path in ${file:}";
+      return {};
+    }
+    std::string reason;
+    auto content = ReadWholeFile(path, reason);
+    if (!content) {
+      error = "cannot read file " + path + ": " + reason;
+      return {};
+    }
+    StripNewline(*content);
+    return *content;
+  }
+  error = "unknown expansion ${" + std::string(body) + "} (use ${env:NAME} or ${file:PATH})";
+  return {};
+}
+
+}  // namespace
+
+std::optional<std::string> ReadWholeFile(const std::string& path, std::string& reason) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    reason = std::generic_category().message(errno);
+    return std::nullopt;
+  }
+  std::string out;
+  char buffer[8192];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      reason = std::generic_category().message(errno);  // EISDIR for a directory
+      ::close(fd);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+Expansion Expand(std::string_view text) {
+  Expansion out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t dollar = text.find('$', pos);
+    if (dollar == std::string_view::npos) {
+      out.value.append(text.substr(pos));
+      break;
+    }
+    out.value.append(text.substr(pos, dollar - pos));
+    std::string_view rest = text.substr(dollar);
+    if (rest.starts_with("$${")) {
+      out.value += "${";
+      pos = dollar + 3;
+    } else if (rest.starts_with("${")) {
+      std::size_t close = text.find('}', dollar + 2);
+      if (close == std::string_view::npos) {
+        out.error = "unterminated \"${\" (write \"$${\" for a literal \"${\")";
+        return out;
+      }
+      std::string value = Substitute(text.substr(dollar + 2, close - dollar - 2), out.error);
+      if (!out.error.empty()) return out;
+      out.value += value;
+      out.secrets.push_back(std::move(value));
+      pos = close + 1;
+    } else {
+      out.value += '$';
+      pos = dollar + 1;
+    }
+  }
+  return out;
+}
+
+}  // namespace drwatch::config

@@ -1,6 +1,7 @@
 #pragma once
 // ${env:NAME} and ${file:PATH} expansion inside catalogue strings.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,5 +20,9 @@ struct Expansion {
 /// "environment variable PRMCMS_DSN is not set", "cannot read file
 /// /run/x: No such file or directory", "unknown expansion ${foo:bar}".
 Expansion Expand(std::string_view text);
+
+/// Reads a whole file. On failure returns nullopt and sets `reason` to the
+/// system's text ("No such file or directory").
+std::optional<std::string> ReadWholeFile(const std::string& path, std::string& reason);
 
 }  // namespace drwatch::config

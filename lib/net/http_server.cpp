@@ -1,1 +1,460 @@
-// placeholder: being written
+#include "net/http_server.hpp"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <charconv>
+#include <cstdlib>
+#include <stdexcept>
+#include <string_view>
+#include <vector>
+
+#include "drwatch/version.hpp"
+
+namespace drwatch::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+namespace {
+
+constexpr std::size_t kHeaderLimit = 8 * 1024;
+constexpr std::size_t kBodyLimit = 64 * 1024;
+constexpr std::size_t kDrainLimit = 1024 * 1024;
+constexpr std::chrono::milliseconds kDrainTimeout{1000};
+constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
+constexpr std::string_view kTextContentType = "text/plain; charset=utf-8";
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+// ---- listen address ------------------------------------------------------
+
+[[noreturn]] void BadAddress(const std::string& address, const std::string& what) {
+  throw std::invalid_argument("invalid listen address \"" + address + "\": " + what);
+}
+
+unsigned short ParsePort(const std::string& address, std::string_view port) {
+  unsigned value = 0;
+  const char* end = port.data() + port.size();
+  auto [ptr, ec] = std::from_chars(port.data(), end, value);
+  if (port.empty() || ec != std::errc{} || ptr != end || value > 65535) {
+    BadAddress(address, "port \"" + std::string(port) + "\" is not a number in 0-65535");
+  }
+  return static_cast<unsigned short>(value);
+}
+
+// Host names other than "localhost" are rejected rather than resolved:
+// resolving can block, and a name with several addresses has no single
+// answer for where to listen.
+asio::ip::address ParseHost(const std::string& address, std::string_view host) {
+  if (host.empty()) return asio::ip::address_v6::any();
+  if (host == "localhost") return asio::ip::address_v4::loopback();
+  boost::system::error_code ec;
+  if (host.front() == '[') {
+    auto v6 = asio::ip::make_address_v6(host.substr(1, host.size() - 2), ec);
+    if (ec) BadAddress(address, "\"" + std::string(host) + "\" is not an IPv6 address");
+    return v6;
+  }
+  auto v4 = asio::ip::make_address_v4(host, ec);
+  if (ec) {
+    BadAddress(address, "host \"" + std::string(host) +
+                            "\" is not an IPv4 address, a bracketed IPv6 address or localhost");
+  }
+  return v4;
+}
+
+bool IsWildcard(const std::string& address) { return !address.empty() && address[0] == ':'; }
+
+void SetCloseOnExec(int fd) { ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC); }
+
+// ---- responses -------------------------------------------------------------
+
+Response TextResponse(http::status status, std::string body,
+                      std::string_view content_type = kTextContentType) {
+  Response response{status, 11};
+  response.set(http::field::content_type, content_type);
+  response.body() = std::move(body);
+  return response;
+}
+
+Response MethodNotAllowed(std::string_view allow) {
+  Response response = TextResponse(http::status::method_not_allowed, "Method Not Allowed");
+  response.set(http::field::allow, allow);
+  return response;
+}
+
+bool IsGetOrHead(http::verb method) {
+  return method == http::verb::get || method == http::verb::head;
+}
+
+std::string HtmlEscape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string IndexPage(std::string_view telemetry_path) {
+  std::string path = HtmlEscape(telemetry_path);
+  return "<!DOCTYPE html>\n<html><head><title>drwatch</title></head><body>\n"
+         "<h1>drwatch</h1>\n<p>Backup and disaster-recovery health checks.</p>\n<ul>\n"
+         "<li><a href=\"" + path + "\">" + path + "</a></li>\n"
+         "<li><a href=\"/-/healthy\">/-/healthy</a></li>\n"
+         "<li><a href=\"/-/ready\">/-/ready</a></li>\n"
+         "</ul>\n</body></html>\n";
+}
+
+// ---- gzip ------------------------------------------------------------------
+
+std::string_view Trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+// "gzip", "x-gzip" or "*" in the list, unless refused with q=0.
+bool AcceptsGzip(std::string_view header) {
+  while (!header.empty()) {
+    std::size_t comma = header.find(',');
+    std::string_view item = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+    std::size_t semicolon = item.find(';');
+    std::string_view coding = Trim(item.substr(0, semicolon));
+    if (!beast::iequals(coding, "gzip") && !beast::iequals(coding, "x-gzip") && coding != "*") {
+      continue;
+    }
+    if (semicolon == std::string_view::npos) return true;
+    std::string_view params = Trim(item.substr(semicolon + 1));
+    if (params.size() < 2 || (params[0] != 'q' && params[0] != 'Q') || params[1] != '=') {
+      return true;
+    }
+    return std::strtod(std::string(params.substr(2)).c_str(), nullptr) > 0;
+  }
+  return false;
+}
+
+std::string Gzip(std::string_view input) {
+  z_stream zs{};
+  // windowBits 15 + 16 selects the gzip wrapper instead of zlib's.
+  if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    throw std::runtime_error("gzip: deflateInit2 failed");
+  }
+  std::string out(deflateBound(&zs, input.size()), '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
+  zs.avail_in = static_cast<uInt>(input.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  int rc = deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) throw std::runtime_error("gzip: deflate failed");
+  return out;
+}
+
+bool IsNormalClose(const boost::system::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
+         ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == beast::error::timeout;
+}
+
+void LogEscaped(std::exception_ptr error) {
+  if (!error) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    spdlog::error("http: unexpected exception (a bug): {}", e.what());
+  }
+}
+
+struct Session {
+  explicit Session(tcp::socket socket) : stream(std::move(socket)) {}
+  beast::tcp_stream stream;
+};
+
+}  // namespace
+
+// ---- the server ------------------------------------------------------------
+
+struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
+  Impl(asio::any_io_executor executor, HttpServerOptions options, HttpHandlers handlers)
+      : executor_(executor),
+        options_(std::move(options)),
+        handlers_(std::move(handlers)),
+        acceptor_(executor),
+        retry_timer_(executor) {}
+
+  void Start();
+  void Stop();
+  boost::system::error_code Bind(const tcp::endpoint& endpoint);
+  // Each coroutine takes `self` so the server outlives it.
+  asio::awaitable<void> AcceptLoop(std::shared_ptr<Impl> self);
+  void StartSession(tcp::socket socket);
+  asio::awaitable<void> Serve(std::shared_ptr<Impl> self, std::shared_ptr<Session> session);
+  asio::awaitable<void> RejectTooLarge(beast::tcp_stream& stream);
+  Response Handle(const Request& request);
+  Response Route(const Request& request);
+  Response Metrics(const Request& request);
+  Response Reload(const Request& request);
+
+  asio::any_io_executor executor_;
+  HttpServerOptions options_;
+  HttpHandlers handlers_;
+  tcp::acceptor acceptor_;
+  asio::steady_timer retry_timer_;
+  std::vector<std::weak_ptr<Session>> sessions_;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+void HttpServer::Impl::Start() {
+  if (started_) throw std::logic_error("HttpServer::Start called twice");
+  const std::string& address = options_.listen_address;
+  tcp::endpoint endpoint;
+  try {
+    endpoint = ParseListenAddress(address);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error("listen on " + address + ": " + e.what());
+  }
+  boost::system::error_code ec = Bind(endpoint);
+  if (ec && IsWildcard(address) &&
+      (ec == asio::error::address_family_not_supported ||
+       ec == boost::system::errc::address_not_available)) {
+    // No IPv6 on this host: all IPv4 interfaces will do.
+    ec = Bind(tcp::endpoint(asio::ip::address_v4::any(), endpoint.port()));
+  }
+  if (ec) throw std::runtime_error("listen on " + address + ": " + ec.message());
+  started_ = true;
+  asio::co_spawn(executor_, AcceptLoop(shared_from_this()), LogEscaped);
+}
+
+boost::system::error_code HttpServer::Impl::Bind(const tcp::endpoint& endpoint) {
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (ec) return ec;
+  SetCloseOnExec(acceptor_.native_handle());
+  acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (ec) return ec;
+  if (endpoint.address().is_v6() && endpoint.address().is_unspecified()) {
+    boost::system::error_code ignored;  // dual-stack where allowed, else IPv6 only
+    acceptor_.set_option(asio::ip::v6_only(false), ignored);
+  }
+  acceptor_.bind(endpoint, ec);
+  if (ec) return ec;
+  acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  return ec;
+}
+
+void HttpServer::Impl::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  retry_timer_.cancel();
+  for (auto& weak : sessions_) {
+    if (auto session = weak.lock()) session->stream.close();
+  }
+  sessions_.clear();
+}
+
+asio::awaitable<void> HttpServer::Impl::AcceptLoop(std::shared_ptr<Impl> self) {
+  while (!stopped_) {
+    auto [ec, socket] = co_await acceptor_.async_accept(kNoThrow);
+    if (stopped_) co_return;
+    if (ec) {
+      // EMFILE leaves the connection queued: retrying at once would spin the loop.
+      spdlog::warn("http: accept failed: {}", ec.message());
+      retry_timer_.expires_after(kAcceptRetryDelay);
+      co_await retry_timer_.async_wait(kNoThrow);
+      continue;
+    }
+    StartSession(std::move(socket));
+  }
+}
+
+void HttpServer::Impl::StartSession(tcp::socket socket) {
+  SetCloseOnExec(socket.native_handle());
+  auto session = std::make_shared<Session>(std::move(socket));
+  std::erase_if(sessions_, [](const std::weak_ptr<Session>& s) { return s.expired(); });
+  sessions_.push_back(session);
+  asio::co_spawn(executor_, Serve(shared_from_this(), std::move(session)), LogEscaped);
+}
+
+// One connection: requests in turn while the client keeps it alive. The
+// deadline set before a read covers the whole request, however slowly it drips.
+asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Impl> self,
+                                              std::shared_ptr<Session> session) {
+  beast::tcp_stream& stream = session->stream;
+  beast::flat_buffer buffer;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(kHeaderLimit);
+    parser.body_limit(kBodyLimit);
+    stream.expires_after(options_.io_timeout);
+    auto [read_ec, read_bytes] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+    if (stopped_) co_return;
+    if (read_ec == http::error::header_limit || read_ec == http::error::body_limit) {
+      co_await RejectTooLarge(stream);
+      co_return;
+    }
+    if (read_ec) {
+      if (!IsNormalClose(read_ec)) spdlog::debug("http: read: {}", read_ec.message());
+      break;
+    }
+    Response response = Handle(parser.get());
+    bool keep_alive = response.keep_alive();
+    stream.expires_after(options_.io_timeout);
+    auto [write_ec, written] = co_await http::async_write(stream, response, kNoThrow);
+    if (write_ec) {
+      if (!IsNormalClose(write_ec)) spdlog::debug("http: write: {}", write_ec.message());
+      co_return;
+    }
+    if (!keep_alive) break;
+  }
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+// Closing a socket with unread request bytes makes the kernel answer with a
+// reset, which can destroy the 413 before the client reads it; so the rest of
+// the request is read and dropped, within limits, before closing.
+asio::awaitable<void> HttpServer::Impl::RejectTooLarge(beast::tcp_stream& stream) {
+  Response response = TextResponse(http::status::payload_too_large, "Request Too Large");
+  response.keep_alive(false);
+  response.prepare_payload();
+  stream.expires_after(options_.io_timeout);
+  auto [ec, written] = co_await http::async_write(stream, response, kNoThrow);
+  if (ec || stopped_) co_return;
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.expires_after(std::min(options_.io_timeout, kDrainTimeout));
+  std::array<char, 16 * 1024> sink;
+  for (std::size_t drained = 0; drained < kDrainLimit && !stopped_;) {
+    auto [read_ec, n] = co_await stream.async_read_some(asio::buffer(sink), kNoThrow);
+    if (read_ec) break;
+    drained += n;
+  }
+}
+
+Response HttpServer::Impl::Handle(const Request& request) {
+  Response response;
+  try {
+    response = Route(request);
+  } catch (const std::exception& e) {
+    spdlog::error("http: {} {}: {}", std::string_view(request.method_string()),
+                  std::string_view(request.target()), e.what());
+    response = TextResponse(http::status::internal_server_error, "Internal Server Error");
+  }
+  response.version(request.version());
+  response.keep_alive(request.keep_alive());
+  response.set(http::field::server, std::string("drwatch/") + kVersion);
+  response.prepare_payload();
+  // HEAD: the headers of the GET answer (Content-Length included), no body.
+  if (request.method() == http::verb::head) response.body().clear();
+  return response;
+}
+
+Response HttpServer::Impl::Route(const Request& request) {
+  std::string_view target = request.target();
+  std::string_view path = target.substr(0, target.find('?'));
+  http::verb method = request.method();
+  if (path == options_.telemetry_path) {
+    return IsGetOrHead(method) ? Metrics(request) : MethodNotAllowed("GET, HEAD");
+  }
+  if (path == "/-/healthy") {
+    return IsGetOrHead(method) ? TextResponse(http::status::ok, "OK")
+                               : MethodNotAllowed("GET, HEAD");
+  }
+  if (path == "/-/ready") {
+    if (!IsGetOrHead(method)) return MethodNotAllowed("GET, HEAD");
+    bool ready = !handlers_.ready || handlers_.ready();
+    return ready ? TextResponse(http::status::ok, "Ready")
+                 : TextResponse(http::status::service_unavailable, "Not Ready");
+  }
+  if (path == "/-/reload") return Reload(request);
+  if (path == "/") {
+    return IsGetOrHead(method) ? TextResponse(http::status::ok, IndexPage(options_.telemetry_path),
+                                              "text/html; charset=utf-8")
+                               : MethodNotAllowed("GET, HEAD");
+  }
+  return TextResponse(http::status::not_found, "Not Found");
+}
+
+Response HttpServer::Impl::Metrics(const Request& request) {
+  std::string text = handlers_.metrics ? handlers_.metrics() : std::string();
+  Response response = TextResponse(http::status::ok, std::string(), kMetricsContentType);
+  response.set(http::field::vary, "Accept-Encoding");
+  if (AcceptsGzip(request[http::field::accept_encoding])) {
+    response.set(http::field::content_encoding, "gzip");
+    response.body() = Gzip(text);
+  } else {
+    response.body() = std::move(text);
+  }
+  return response;
+}
+
+Response HttpServer::Impl::Reload(const Request& request) {
+  if (request.method() != http::verb::post && request.method() != http::verb::put) {
+    return MethodNotAllowed("POST, PUT");
+  }
+  if (!options_.enable_lifecycle) {
+    return TextResponse(http::status::forbidden, "Lifecycle API is not enabled.");
+  }
+  std::string error = handlers_.reload ? handlers_.reload() : "reload is not supported";
+  return error.empty() ? TextResponse(http::status::ok, std::string())
+                       : TextResponse(http::status::internal_server_error, std::move(error));
+}
+
+// ---- public interface --------------------------------------------------------
+
+tcp::endpoint ParseListenAddress(const std::string& address) {
+  std::size_t colon = address.rfind(':');
+  if (colon == std::string::npos) BadAddress(address, "expected HOST:PORT");
+  std::string_view host(address.data(), colon);
+  bool bracketed = !host.empty() && host.front() == '[';
+  if (bracketed ? host.size() < 2 || host.back() != ']'
+                : host.find_first_of(":[]") != std::string_view::npos) {
+    BadAddress(address, "expected HOST:PORT (write an IPv6 host in brackets: [::1]:9000)");
+  }
+  unsigned short port = ParsePort(address, std::string_view(address).substr(colon + 1));
+  return tcp::endpoint(ParseHost(address, host), port);
+}
+
+HttpServer::HttpServer(asio::any_io_executor executor, HttpServerOptions options,
+                       HttpHandlers handlers)
+    : impl_(std::make_shared<Impl>(std::move(executor), std::move(options),
+                                   std::move(handlers))) {}
+
+HttpServer::~HttpServer() { impl_->Stop(); }
+
+void HttpServer::Start() { impl_->Start(); }
+
+void HttpServer::Stop() { impl_->Stop(); }
+
+tcp::endpoint HttpServer::LocalEndpoint() const {
+  boost::system::error_code ec;
+  return impl_->acceptor_.local_endpoint(ec);
+}
+
+}  // namespace drwatch::net

@@ -1,3 +1,4 @@
+#include "targets/http_target.hpp"
 #include "targets/postgres_target.hpp"
 #include "targets/target.hpp"
 
@@ -6,6 +7,7 @@ namespace drwatch::targets {
 const std::vector<TargetType>& TargetTypes() {
   static const std::vector<TargetType> types = {
       {"postgres", &ParsePostgresTarget},
+      {"http", &ParseHttpTarget},
   };
   return types;
 }

@@ -1,0 +1,51 @@
+#pragma once
+// The daemon: load the catalogue, build the scheduler and the HTTP endpoint on
+// one io_context, run until SIGINT/SIGTERM, reload on SIGHUP or POST
+// /-/reload (a new catalogue is built whole, then swapped; an invalid one is
+// refused and the old one keeps running).
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/blocking.hpp"
+#include "engine/scheduler.hpp"
+#include "net/http_server.hpp"
+#include "options.hpp"
+#include "sd_notify.hpp"
+
+namespace drwatch::daemon {
+
+/// --config.check: prints OK or every error; returns the exit code.
+int CheckConfig(const Options& options);
+/// --once: runs every check once and prints a table; returns the exit code.
+int RunOnce(const Options& options);
+
+class App {
+ public:
+  explicit App(Options options);
+  ~App();
+  /// Runs until a stop signal; returns the process exit code.
+  int Run();
+
+ private:
+  std::string Reload();  // "" on success, else the errors
+  std::string RenderMetrics();
+  void WaitForSignal();
+  void Shutdown();
+
+  Options options_;
+  BlockingPool pool_;
+  boost::asio::io_context io_;
+  boost::asio::signal_set signals_;
+  engine::Scheduler scheduler_;
+  std::unique_ptr<net::HttpServer> http_;
+  Watchdog watchdog_;
+  std::shared_ptr<const config::Catalogue> catalogue_;
+  bool last_reload_ok_ = false;
+  double last_reload_success_ = 0;
+};
+
+}  // namespace drwatch::daemon

@@ -1,0 +1,33 @@
+#pragma once
+// Command-line flags, Prometheus exporter style (--flag=value or --flag value).
+
+#include <spdlog/spdlog.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/log.hpp"
+
+namespace drwatch::daemon {
+
+struct Options {
+  std::string config_file;
+  std::string listen_address = ":10432";
+  std::string telemetry_path = "/metrics";
+  bool enable_lifecycle = false;
+  spdlog::level::level_enum log_level = spdlog::level::info;
+  LogFormat log_format = LogFormat::kText;
+  bool config_check = false;
+  bool once = false;
+  bool version = false;
+  bool help = false;
+};
+
+/// Parses argv. On a bad command line returns nullopt and sets `error`.
+std::optional<Options> ParseOptions(const std::vector<std::string>& args, std::string& error);
+
+/// The usage text.
+std::string Usage();
+
+}  // namespace drwatch::daemon

@@ -1,0 +1,39 @@
+#pragma once
+// Recovery objectives (RPO, RTO): what the catalogue promises versus what the
+// checks that feed each objective observe.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/catalogue.hpp"
+#include "metrics/sample.hpp"
+
+namespace drwatch::engine {
+
+/// What one feeding check last reported.
+struct FeederState {
+  bool has_result = false;  // false until its first run ends
+  bool success = false;
+  std::optional<double> observed;        // seconds, e.g. data age
+  std::optional<double> last_success;    // unix seconds
+};
+
+struct ObjectiveStatus {
+  double target_seconds = 0;
+  std::optional<double> observed;  // worst (largest) value reported by a feeder
+  std::optional<bool> met;         // unknown until a feeder has a result
+};
+
+/// Evaluates one objective at wall time `now` (unix seconds). Met is false
+/// when the observed value exceeds the target, when a feeder is failing, or
+/// when a feeder's last success is older than the target.
+ObjectiveStatus EvaluateObjective(const config::Objective& objective,
+                                  const std::vector<FeederState>& feeders, double now);
+
+/// Appends drwatch_objective_target_seconds, drwatch_objective_observed_seconds
+/// and drwatch_objective_met for one objective (the last two only when known).
+void AppendObjectiveSamples(const config::Objective& objective, const ObjectiveStatus& status,
+                            std::vector<metrics::Sample>& out);
+
+}  // namespace drwatch::engine

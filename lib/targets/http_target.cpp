@@ -1,0 +1,124 @@
+#include "targets/http_target.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+#include <string_view>
+
+#include "common/redact.hpp"
+#include "config/node_reader.hpp"
+
+namespace drwatch::targets {
+namespace {
+
+bool IsTokenChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool IsHeaderName(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), IsTokenChar);
+}
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Credentials can be written literally, not only through ${env:…}.
+bool IsCredentialHeader(std::string_view name) {
+  std::string lower = Lower(name);
+  return lower == "authorization" || lower == "proxy-authorization" || lower == "cookie";
+}
+
+// The password of "scheme://user:password@host/…", if any.
+std::optional<std::string> UrlPassword(std::string_view url) {
+  auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return std::nullopt;
+  std::string_view rest = url.substr(scheme_end + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  auto at = rest.rfind('@');
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view userinfo = rest.substr(0, at);
+  auto colon = userinfo.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  return std::string(userinfo.substr(colon + 1));
+}
+
+bool HasHttpScheme(std::string_view url) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (url.starts_with(scheme) && url.size() > scheme.size()) return true;
+  }
+  return false;
+}
+
+// Reads `headers`; false after reporting an error.
+bool ReadHeaders(config::NodeReader& node, std::vector<std::pair<std::string, std::string>>& out) {
+  auto headers = node.Map("headers");
+  if (!headers) return !node.Has("headers");
+  bool ok = headers->valid();
+  std::vector<std::pair<std::string, std::string>> seen;  // lower-case name, as written
+  for (const auto& name : headers->Keys()) {
+    auto value = headers->String(name);
+    if (!IsHeaderName(name)) {
+      node.diag().Error(headers->MarkOf(name), headers->PathOf(name), "invalid header name");
+      ok = false;
+    }
+    auto first = std::find_if(seen.begin(), seen.end(),
+                              [&](const auto& s) { return s.first == Lower(name); });
+    if (first != seen.end()) {
+      node.diag().Error(headers->MarkOf(name), headers->PathOf(name),
+                        "duplicate header (header names ignore case; first as \"" + first->second + "\")");
+      ok = false;
+    }
+    seen.emplace_back(Lower(name), name);
+    if (!value) {
+      ok = false;
+      continue;
+    }
+    if (value->find_first_of("\r\n") != std::string::npos) {
+      headers->Error(name, "header value must not contain a line break");
+      ok = false;
+    }
+    if (IsCredentialHeader(name)) Redactor::Global().Add(*value);
+    out.emplace_back(name, *value);
+  }
+  return ok;
+}
+
+}  // namespace
+
+std::shared_ptr<TargetSpec> ParseHttpTarget(config::NodeReader& node) {
+  auto spec = std::make_shared<HttpTargetSpec>();
+  auto url = node.String("url", true);
+  bool ok = url.has_value();
+  if (url) {
+    if (auto password = UrlPassword(*url)) Redactor::Global().Add(*password);
+    if (!HasHttpScheme(*url)) {
+      node.Error("url", "expected a URL starting with http:// or https://");
+      ok = false;
+    }
+    spec->url = *url;
+  }
+  ok = ReadHeaders(node, spec->headers) && ok;
+  if (node.Has("ca_file")) {
+    auto ca_file = node.String("ca_file");
+    ok = ca_file.has_value() && ok;
+    spec->ca_file = ca_file.value_or("");
+  }
+  if (node.Has("insecure_skip_verify")) {
+    auto insecure = node.Bool("insecure_skip_verify");
+    ok = insecure.has_value() && ok;
+    spec->insecure_skip_verify = insecure.value_or(false);
+  }
+  if (!ok) return nullptr;
+  return spec;
+}
+
+std::shared_ptr<TargetRuntime> HttpTargetSpec::MakeRuntime(boost::asio::any_io_executor executor,
+                                                           BlockingPool& pool) const {
+  return std::make_shared<TargetRuntime>();
+}
+
+}  // namespace drwatch::targets

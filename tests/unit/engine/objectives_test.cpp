@@ -1,0 +1,64 @@
+#include "engine/objectives.hpp"
+
+#include <gtest/gtest.h>
+
+namespace drwatch::engine {
+namespace {
+
+config::Objective Rpo24h() { return {"rpo", "daily_operations", std::chrono::hours(24)}; }
+
+constexpr double kNow = 1'800'000'000;
+
+TEST(Objectives, UnknownUntilAFeederHasAResult) {
+  auto s = EvaluateObjective(Rpo24h(), {}, kNow);
+  EXPECT_EQ(s.target_seconds, 86400);
+  EXPECT_FALSE(s.met.has_value());
+  EXPECT_FALSE(s.observed.has_value());
+  s = EvaluateObjective(Rpo24h(), {FeederState{}}, kNow);
+  EXPECT_FALSE(s.met.has_value());
+}
+
+TEST(Objectives, MetWhenObservedWithinTarget) {
+  auto s = EvaluateObjective(Rpo24h(), {{true, true, 3600, kNow - 10}}, kNow);
+  EXPECT_EQ(s.observed, 3600);
+  EXPECT_EQ(s.met, true);
+}
+
+TEST(Objectives, BreachedWhenObservedExceedsTarget) {
+  auto s = EvaluateObjective(Rpo24h(), {{true, true, 90000, kNow}}, kNow);
+  EXPECT_EQ(s.met, false);
+}
+
+TEST(Objectives, WorstFeederWins) {
+  auto s = EvaluateObjective(Rpo24h(), {{true, true, 60, kNow}, {true, true, 7200, kNow}}, kNow);
+  EXPECT_EQ(s.observed, 7200);
+  EXPECT_EQ(s.met, true);
+}
+
+TEST(Objectives, BreachedWhenAFeederFails) {
+  auto s = EvaluateObjective(Rpo24h(), {{true, true, 60, kNow}, {true, false, std::nullopt, kNow - 60}}, kNow);
+  EXPECT_EQ(s.met, false);
+}
+
+TEST(Objectives, BreachedWhenLastSuccessOlderThanTarget) {
+  auto s = EvaluateObjective(Rpo24h(), {{true, true, 60, kNow - 90000}}, kNow);
+  EXPECT_EQ(s.met, false);
+}
+
+TEST(Objectives, SamplesCarryKindAndName) {
+  std::vector<metrics::Sample> out;
+  AppendObjectiveSamples(Rpo24h(), {86400, 60, true}, out);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].name, "drwatch_objective_target_seconds");
+  EXPECT_EQ(out[1].name, "drwatch_objective_observed_seconds");
+  EXPECT_EQ(out[2].name, "drwatch_objective_met");
+  metrics::Labels labels{{"objective", "rpo"}, {"name", "daily_operations"}};
+  EXPECT_EQ(out[2].labels, labels);
+  EXPECT_EQ(out[2].value, 1);
+  out.clear();
+  AppendObjectiveSamples(Rpo24h(), {86400, std::nullopt, std::nullopt}, out);
+  EXPECT_EQ(out.size(), 1u);
+}
+
+}  // namespace
+}  // namespace drwatch::engine

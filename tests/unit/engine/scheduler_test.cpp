@@ -1,0 +1,296 @@
+// The scheduler on a fake clock: spread, cadence, no overlap, skipped counting,
+// deadlines, concurrency cap, reload and the common metrics.
+
+#include "engine/scheduler.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace drwatch::engine {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A probe that takes `duration` of (fake) time, optionally ignoring the
+// deadline's cancellation, and records when each run started.
+class FakeProbe final : public probes::Probe {
+ public:
+  explicit FakeProbe(Clock::duration duration, bool success = true, bool cancellable = true)
+      : duration_(duration), success_(success), cancellable_(cancellable) {}
+
+  boost::asio::awaitable<probes::ProbeResult> Run(probes::RunContext& ctx) override {
+    starts.push_back(Clock::now());
+    Timer t(ctx.executor);
+    t.expires_after(duration_);
+    if (cancellable_) {
+      co_await t.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    } else {
+      boost::asio::cancellation_signal never;
+      co_await t.async_wait(boost::asio::bind_cancellation_slot(
+          never.slot(), boost::asio::as_tuple(boost::asio::use_awaitable)));
+    }
+    auto r = success_ ? probes::ProbeResult::Ok() : probes::ProbeResult::Fail("broken on purpose");
+    r.observed = 42;
+    r.samples.push_back({"drwatch_fake_value", "A fake probe's value.", metrics::MetricType::kGauge,
+                         {{"extra", "x"}}, 7});
+    co_return r;
+  }
+
+  std::vector<Clock::time_point> starts;
+
+ private:
+  Clock::duration duration_;
+  bool success_;
+  bool cancellable_;
+};
+
+class FakeTargetSpec final : public targets::TargetSpec {
+ public:
+  std::shared_ptr<targets::TargetRuntime> MakeRuntime(boost::asio::any_io_executor,
+                                                      BlockingPool&) const override {
+    ++made;
+    return std::make_shared<targets::TargetRuntime>();
+  }
+  mutable int made = 0;
+};
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Clock::Freeze();
+    t0_ = Clock::now();
+    target_ = std::make_shared<FakeTargetSpec>();
+    target_->name = "t";
+    target_->type = "fake";
+    target_->fingerprint = "t1";
+  }
+  void TearDown() override {
+    scheduler_.Stop();
+    io_.run_for(5ms);
+    Clock::Unfreeze();
+  }
+
+  std::shared_ptr<FakeProbe> AddCheck(config::Catalogue& cat, const std::string& name,
+                                      std::shared_ptr<FakeProbe> probe, Clock::duration interval = 10s,
+                                      Clock::duration timeout = 5s) {
+    config::CheckSpec spec;
+    spec.name = name;
+    spec.kind = "fake";
+    spec.target = "t";
+    spec.interval = std::chrono::duration_cast<config::Duration>(interval);
+    spec.timeout = std::chrono::duration_cast<config::Duration>(timeout);
+    spec.probe = probe;
+    spec.fingerprint = name + "|" + std::to_string(spec.interval.count());
+    cat.checks.push_back(spec);
+    return probe;
+  }
+
+  std::shared_ptr<config::Catalogue> NewCatalogue() {
+    auto cat = std::make_shared<config::Catalogue>();
+    cat->targets["t"] = target_;
+    return cat;
+  }
+
+  // Moves fake time forward in small steps, letting the loop react to each.
+  void AdvanceBy(Clock::duration total, Clock::duration step = 100ms) {
+    for (Clock::duration done{0}; done < total; done += step) {
+      Clock::Advance(step);
+      io_.restart();
+      io_.run_for(2ms);
+    }
+  }
+
+  std::vector<metrics::Sample> Collect() {
+    std::vector<metrics::Sample> out;
+    scheduler_.Collect(out);
+    return out;
+  }
+
+  std::optional<double> Value(const std::string& name, const metrics::Labels& must_have) {
+    for (const auto& s : Collect()) {
+      if (s.name != name) continue;
+      bool all = true;
+      for (const auto& l : must_have) {
+        all = all && std::find(s.labels.begin(), s.labels.end(), l) != s.labels.end();
+      }
+      if (all) return s.value;
+    }
+    return std::nullopt;
+  }
+
+  double Runs(const std::string& check, const std::string& result) {
+    return Value("drwatch_check_runs_total", {{"check", check}, {"result", result}}).value_or(-1);
+  }
+
+  boost::asio::io_context io_;
+  BlockingPool pool_{1};
+  Scheduler scheduler_{io_.get_executor(), pool_};
+  std::shared_ptr<FakeTargetSpec> target_;
+  Clock::time_point t0_;
+};
+
+TEST_F(SchedulerTest, SpreadOffsetIsStableAndWithinInterval) {
+  EXPECT_EQ(Scheduler::SpreadOffset("a", 10s), Scheduler::SpreadOffset("a", 10s));
+  std::set<Clock::rep> offsets;
+  for (int i = 0; i < 20; ++i) {
+    auto off = Scheduler::SpreadOffset("check_" + std::to_string(i), 10s);
+    EXPECT_GE(off, 0s);
+    EXPECT_LT(off, 10s);
+    offsets.insert(std::chrono::duration_cast<std::chrono::milliseconds>(off).count() / 500);
+  }
+  EXPECT_GT(offsets.size(), 5u) << "first runs must be spread, not bunched";
+}
+
+TEST_F(SchedulerTest, FirstRunsAreSpreadOverTheFirstInterval) {
+  auto cat = NewCatalogue();
+  std::vector<std::shared_ptr<FakeProbe>> probes;
+  for (int i = 0; i < 8; ++i) {
+    probes.push_back(AddCheck(*cat, "c" + std::to_string(i), std::make_shared<FakeProbe>(0s)));
+  }
+  scheduler_.Apply(cat);
+  scheduler_.Start();
+  AdvanceBy(10s);
+  std::set<long> start_seconds;
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_EQ(probes[i]->starts.size(), 1u) << "c" << i << " runs once in its first interval";
+    auto offset = probes[i]->starts[0] - t0_;
+    auto expected = Scheduler::SpreadOffset("c" + std::to_string(i), 10s);
+    EXPECT_NEAR(std::chrono::duration<double>(offset).count(),
+                std::chrono::duration<double>(expected).count(), 0.15);
+    start_seconds.insert(std::chrono::duration_cast<std::chrono::seconds>(offset).count());
+  }
+  EXPECT_GT(start_seconds.size(), 3u);
+}
+
+TEST_F(SchedulerTest, RunsEveryIntervalKeepingPhase) {
+  auto cat = NewCatalogue();
+  auto p = AddCheck(*cat, "steady", std::make_shared<FakeProbe>(1s));
+  scheduler_.Apply(cat);
+  scheduler_.Start();
+  AdvanceBy(40s);
+  ASSERT_EQ(p->starts.size(), 4u);
+  for (std::size_t i = 1; i < p->starts.size(); ++i) {
+    EXPECT_NEAR(std::chrono::duration<double>(p->starts[i] - p->starts[i - 1]).count(), 10.0, 0.15);
+  }
+  EXPECT_EQ(Runs("steady", "success"), 4);
+  EXPECT_EQ(Value("drwatch_check_success", {{"check", "steady"}}), 1);
+  EXPECT_NEAR(*Value("drwatch_check_duration_seconds", {{"check", "steady"}}), 1.0, 0.15);
+}
+
+TEST_F(SchedulerTest, DeadlineCancelsTheRunAndCountsTimeout) {
+  auto cat = NewCatalogue();
+  auto p = AddCheck(*cat, "slow", std::make_shared<FakeProbe>(25s), 10s, 5s);
+  scheduler_.Apply(cat);
+  scheduler_.Start();
+  AdvanceBy(10s);
+  ASSERT_EQ(p->starts.size(), 1u);
+  EXPECT_EQ(Runs("slow", "timeout"), 1);
+  EXPECT_EQ(Value("drwatch_check_success", {{"check", "slow"}}), 0);
+  EXPECT_NEAR(*Value("drwatch_check_duration_seconds", {{"check", "slow"}}), 5.0, 0.15);
+  EXPECT_EQ(Runs("slow", "skipped"), 0);
+}
+
+TEST_F(SchedulerTest, ARunStillGoingWhenDueIsSkippedNotOverlapped) {
+  auto cat = NewCatalogue();
+  // Ignores cancellation: the run outlives its deadline and two due times.
+  auto p = AddCheck(*cat, "stuck", std::make_shared<FakeProbe>(25s, true, false), 10s, 5s);
+  scheduler_.Apply(cat);
+  scheduler_.Start();
+  auto offset = Scheduler::SpreadOffset("stuck", 10s);
+  AdvanceBy(offset + 29s);
+  EXPECT_EQ(p->starts.size(), 1u) << "never two runs of one check at once";
+  EXPECT_EQ(Runs("stuck", "skipped"), 2);
+  EXPECT_EQ(Runs("stuck", "timeout"), 1);
+  AdvanceBy(2s);
+  EXPECT_EQ(p->starts.size(), 2u) << "the next due time after it ended starts a run";
+}
+
+TEST_F(SchedulerTest, ConcurrencyCapQueuesRuns) {
+  auto cat = NewCatalogue();
+  cat->global.max_concurrency = 1;
+  auto a = AddCheck(*cat, "a", std::make_shared<FakeProbe>(3s), 60s, 5s);
+  auto b = AddCheck(*cat, "b", std::make_shared<FakeProbe>(3s), 60s, 5s);
+  scheduler_.Apply(cat);
+  std::vector<RunReport> reports;
+  scheduler_.RunAllOnce([&](std::vector<RunReport> r) { reports = std::move(r); });
+  io_.run_for(2ms);
+  EXPECT_EQ(scheduler_.in_flight(), 1);
+  AdvanceBy(4s);
+  EXPECT_EQ(a->starts.size(), 1u);
+  EXPECT_EQ(b->starts.size(), 1u);
+  EXPECT_NEAR(std::chrono::duration<double>(b->starts[0] - a->starts[0]).count(), 3.0, 0.15);
+  AdvanceBy(3s);
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[0].check, "a");
+  EXPECT_EQ(reports[1].check, "b");
+  EXPECT_EQ(reports[1].result, RunResult::kSuccess);
+  EXPECT_EQ(reports[1].observed, 42);
+}
+
+TEST_F(SchedulerTest, FailureKeepsReasonAndProbeSamplesGetCheckLabels) {
+  auto cat = NewCatalogue();
+  AddCheck(*cat, "bad", std::make_shared<FakeProbe>(0s, false));
+  scheduler_.Apply(cat);
+  std::vector<RunReport> reports;
+  scheduler_.RunAllOnce([&](std::vector<RunReport> r) { reports = std::move(r); });
+  io_.run_for(5ms);
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].result, RunResult::kFailure);
+  EXPECT_EQ(reports[0].reason, "broken on purpose");
+  EXPECT_EQ(Runs("bad", "failure"), 1);
+  EXPECT_EQ(Value("drwatch_check_last_success_timestamp_seconds", {{"check", "bad"}}), 0);
+  bool found = false;
+  for (const auto& s : Collect()) {
+    if (s.name != "drwatch_fake_value") continue;
+    found = true;
+    metrics::Labels expected{{"check", "bad"}, {"target", "t"}, {"extra", "x"}};
+    EXPECT_EQ(s.labels, expected);
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(SchedulerTest, ReloadKeepsUnchangedChecksAndDropsRemovedSeries) {
+  auto cat = NewCatalogue();
+  auto kept = AddCheck(*cat, "kept", std::make_shared<FakeProbe>(0s));
+  AddCheck(*cat, "gone", std::make_shared<FakeProbe>(0s));
+  scheduler_.Apply(cat);
+  scheduler_.Start();
+  AdvanceBy(10s);
+  ASSERT_EQ(Runs("kept", "success"), 1);
+  auto last_run = Value("drwatch_check_last_run_timestamp_seconds", {{"check", "kept"}});
+
+  auto next = NewCatalogue();
+  AddCheck(*next, "kept", std::make_shared<FakeProbe>(0s));
+  AddCheck(*next, "fresh", std::make_shared<FakeProbe>(0s));
+  scheduler_.Apply(next);
+  EXPECT_EQ(Runs("kept", "success"), 1) << "unchanged check keeps its counters";
+  EXPECT_EQ(Value("drwatch_check_last_run_timestamp_seconds", {{"check", "kept"}}), last_run);
+  EXPECT_FALSE(Value("drwatch_check_runs_total", {{"check", "gone"}}).has_value());
+  EXPECT_EQ(Runs("fresh", "success"), 0);
+  EXPECT_EQ(target_->made, 1) << "unchanged target keeps its runtime";
+
+  auto changed = NewCatalogue();
+  AddCheck(*changed, "kept", std::make_shared<FakeProbe>(0s), 20s, 5s);
+  scheduler_.Apply(changed);
+  EXPECT_EQ(Runs("kept", "success"), 0) << "a changed check starts afresh";
+}
+
+TEST_F(SchedulerTest, StopCancelsRunsInFlight) {
+  auto cat = NewCatalogue();
+  auto p = AddCheck(*cat, "long", std::make_shared<FakeProbe>(4s), 10s, 5s);
+  scheduler_.Apply(cat);
+  scheduler_.RunAllOnce([](std::vector<RunReport>) {});
+  io_.run_for(2ms);
+  EXPECT_EQ(scheduler_.in_flight(), 1);
+  scheduler_.Stop();
+  io_.restart();
+  io_.run_for(5ms);
+  EXPECT_EQ(scheduler_.in_flight(), 0);
+}
+
+}  // namespace
+}  // namespace drwatch::engine
