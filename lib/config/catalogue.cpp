@@ -52,7 +52,8 @@ std::optional<YAML::Node> ParseDocument(const std::string& text, Diagnostics& di
     return std::nullopt;
   }
   if (!docs[0].IsMap()) {
-    diag.Error(docs[0].Mark(), "", "expected a mapping at the top level (global, targets, objectives, checks)");
+    diag.Error(docs[0].Mark(), "",
+               "expected a mapping at the top level (global, targets, objectives, checks)");
     return std::nullopt;
   }
   return docs[0];
@@ -78,12 +79,15 @@ class Loader {
   void ReadGlobal(NodeReader& top) {
     auto global = top.Map("global");
     if (!global) return;
-    if (auto v = global->DurationValue("interval")) cat_.global.interval = *v;
-    if (auto v = global->DurationValue("timeout")) cat_.global.timeout = *v;
+    auto interval = global->DurationValue("interval");
+    auto timeout = global->DurationValue("timeout");
+    if (interval) cat_.global.interval = *interval;
+    if (timeout) cat_.global.timeout = *timeout;
+    global_schedule_ok_ = (interval || !global->Has("interval")) && (timeout || !global->Has("timeout"));
     if (auto v = global->Int("max_concurrency", 1, kMaxConcurrency)) {
       cat_.global.max_concurrency = static_cast<int>(*v);
     }
-    if (cat_.global.timeout >= cat_.global.interval) {
+    if (global_schedule_ok_ && cat_.global.timeout >= cat_.global.interval) {
       global->Error(global->Has("timeout") ? "timeout" : "interval",
                     "timeout " + FormatDuration(cat_.global.timeout) + " must be shorter than interval " +
                         FormatDuration(cat_.global.interval));
@@ -186,7 +190,8 @@ class Loader {
     YAML::Mark here = reader.node()["name"].Mark();
     auto [first, inserted] = check_names_.emplace(*name, here);
     if (!inserted) {
-      reader.Error("name", "duplicate check name " + Quoted(*name) + " (first at " + Position(first->second) + ")");
+      reader.Error("name",
+                   "duplicate check name " + Quoted(*name) + " (first at " + Position(first->second) + ")");
       return false;
     }
     return true;
@@ -218,8 +223,9 @@ class Loader {
     }
     const std::string& type = declared->second;
     if (kind && !type.empty() && kind->target_type != type) {
-      reader.Error("target", "kind " + std::string(kind->name) + " needs a " + std::string(kind->target_type) +
-                                 " target, " + Quoted(*target) + " is " + type);
+      reader.Error("target", "kind " + std::string(kind->name) + " needs a " +
+                                 std::string(kind->target_type) + " target, " + Quoted(*target) + " is " +
+                                 type);
       return false;
     }
     return cat_.targets.contains(*target);
@@ -230,6 +236,7 @@ class Loader {
     auto interval = reader.DurationValue("interval");
     auto timeout = reader.DurationValue("timeout");
     if ((reader.Has("interval") && !interval) || (reader.Has("timeout") && !timeout)) return false;
+    if ((!interval || !timeout) && !global_schedule_ok_) return false;  // a default is already wrong
     spec.interval = interval.value_or(cat_.global.interval);
     spec.timeout = timeout.value_or(cat_.global.timeout);
     if (spec.timeout < spec.interval) return true;
@@ -248,7 +255,8 @@ class Loader {
     bool well_formed = (objective->starts_with("rpo.") || objective->starts_with("rto.")) &&
                        IsName(std::string_view(*objective).substr(4));
     if (!well_formed) {
-      reader.Error("objective", "invalid objective " + Quoted(*objective) + " (use rpo.<name> or rto.<name>)");
+      reader.Error("objective",
+                   "invalid objective " + Quoted(*objective) + " (use rpo.<name> or rto.<name>)");
       return false;
     }
     if (std::find(objective_ids_.begin(), objective_ids_.end(), *objective) == objective_ids_.end()) {
@@ -262,10 +270,11 @@ class Loader {
 
   Catalogue& cat_;
   Diagnostics& diag_;
-  std::vector<std::string> target_names_;               // document order
-  std::map<std::string, std::string> target_types_;     // name → type, "" when unknown
-  std::vector<std::string> objective_ids_;               // "rpo.realtime", document order
-  std::map<std::string, YAML::Mark> check_names_;       // name → where first declared
+  bool global_schedule_ok_ = true;                   // global.interval and global.timeout parsed (or absent)
+  std::vector<std::string> target_names_;            // document order
+  std::map<std::string, std::string> target_types_;  // name → type, "" when unknown
+  std::vector<std::string> objective_ids_;           // "rpo.realtime", document order
+  std::map<std::string, YAML::Mark> check_names_;    // name → where first declared
 };
 
 }  // namespace

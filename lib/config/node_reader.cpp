@@ -142,7 +142,7 @@ YAML::Mark NodeReader::ValueMark(std::string_view key) const {
 }
 
 std::optional<std::string> NodeReader::ExpandAt(const YAML::Mark& mark, const std::string& path,
-                                                 const std::string& text) {
+                                                const std::string& text) {
   Expansion expansion = Expand(text);
   // Register even after an error: the values substituted so far are secrets.
   for (auto& secret : expansion.secrets) {

@@ -65,8 +65,8 @@ bool ReadHeaders(config::NodeReader& node, std::vector<std::pair<std::string, st
       node.diag().Error(headers->MarkOf(name), headers->PathOf(name), "invalid header name");
       ok = false;
     }
-    auto first = std::find_if(seen.begin(), seen.end(),
-                              [&](const auto& s) { return s.first == Lower(name); });
+    auto first =
+        std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == Lower(name); });
     if (first != seen.end()) {
       node.diag().Error(headers->MarkOf(name), headers->PathOf(name),
                         "duplicate header (header names ignore case; first as \"" + first->second + "\")");

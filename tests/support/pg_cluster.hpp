@@ -6,9 +6,19 @@
 
 #include <sys/types.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <exception>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "common/clock.hpp"
 
 namespace drwatch::test {
 
@@ -49,7 +59,7 @@ class PgCluster {
   /// The first column of the first row, or "" when there is none or it is NULL.
   std::string QueryValue(const std::string& sql) const;
 
-  /// Starts the postmaster again after Stop().
+  /// Starts the postmaster again after Stop(), on the same port while it is free.
   void Start();
   /// Fast shutdown; waits for the postmaster to exit.
   void Stop();
@@ -66,6 +76,79 @@ class PgCluster {
   int port_ = 0;
   pid_t postmaster_ = -1;
   std::vector<pid_t> frozen_;
+};
+
+// --- Driving the asynchronous PostgreSQL code in tests -------------------
+
+/// Starts `task` on `io` racing a `deadline` timer, as the check runner does
+/// (`co_await (task || timer.async_wait(...))`); `done` receives the result,
+/// or nullopt when the deadline won, and any exception the task threw.
+template <typename T>
+void SpawnWithDeadline(boost::asio::io_context& io, boost::asio::awaitable<T> task,
+                       std::chrono::milliseconds deadline,
+                       std::function<void(std::optional<T>, std::exception_ptr)> done) {
+  auto body = [](boost::asio::awaitable<T> task, std::chrono::milliseconds deadline,
+                 std::optional<T>& out) -> boost::asio::awaitable<void> {
+    using namespace boost::asio::experimental::awaitable_operators;
+    Timer timer(co_await boost::asio::this_coro::executor);
+    timer.expires_after(deadline);
+    auto winner = co_await (std::move(task) || timer.async_wait(boost::asio::use_awaitable));
+    if (winner.index() == 0) out = std::move(std::get<0>(winner));
+  };
+  auto out = std::make_shared<std::optional<T>>();
+  boost::asio::co_spawn(io, body(std::move(task), deadline, *out),
+                        [out, done = std::move(done)](std::exception_ptr error) {
+                          done(std::move(*out), error);
+                        });
+}
+
+/// Runs `task` as SpawnWithDeadline does and turns the loop until it is done
+/// (other work on `io` keeps going). Rethrows what the task threw.
+template <typename T>
+std::optional<T> RunWithDeadline(boost::asio::io_context& io, boost::asio::awaitable<T> task,
+                                 std::chrono::milliseconds deadline = std::chrono::seconds(30)) {
+  std::optional<T> result;
+  std::exception_ptr error;
+  bool finished = false;
+  SpawnWithDeadline<T>(io, std::move(task), deadline, [&](std::optional<T> r, std::exception_ptr e) {
+    result = std::move(r);
+    error = e;
+    finished = true;
+  });
+  io.restart();
+  while (!finished) io.run_one();
+  if (error) std::rethrow_exception(error);
+  return result;
+}
+
+/// Turns `io` until `done()` holds or `timeout` passes; returns how long that
+/// took, or nullopt on timeout.
+std::optional<std::chrono::milliseconds> PollUntil(boost::asio::io_context& io,
+                                                   const std::function<bool()>& done,
+                                                   std::chrono::milliseconds timeout);
+
+/// A repeating timer on the loop that records how late it fires: while the
+/// loop is never blocked, the worst lateness stays a few milliseconds.
+class LoopWatch {
+ public:
+  explicit LoopWatch(boost::asio::io_context& io,
+                     std::chrono::milliseconds period = std::chrono::milliseconds(50));
+  ~LoopWatch();
+  LoopWatch(const LoopWatch&) = delete;
+  LoopWatch& operator=(const LoopWatch&) = delete;
+
+  int ticks() const { return ticks_; }
+  std::chrono::milliseconds worst_lateness() const { return worst_; }
+
+ private:
+  void Arm();
+
+  boost::asio::steady_timer timer_;
+  std::chrono::milliseconds period_;
+  std::chrono::steady_clock::time_point next_;
+  int ticks_ = 0;
+  std::chrono::milliseconds worst_{0};
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // a completion may be queued already
 };
 
 namespace pgproc {

@@ -1,0 +1,328 @@
+#include "config/catalogue.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <set>
+
+#include "targets/http_target.hpp"
+#include "targets/postgres_target.hpp"
+
+namespace drwatch::config {
+namespace {
+
+using namespace std::chrono_literals;
+using Errors = std::vector<std::string>;
+
+std::string TestData(const std::string& name) { return std::string(DRWATCH_TESTDATA_DIR) + "/" + name; }
+
+// One bad fixture per validation rule and the exact errors it must produce,
+// each written after the file path ("PATH" + error).
+struct BadCase {
+  std::string file;
+  Errors errors;
+};
+
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.file; }
+
+const std::vector<BadCase> kBadCases = {
+    {"bad_yaml_syntax.yml", {":8:11: invalid YAML: end of sequence flow not found"}},
+    {"bad_top_level.yml",
+     {":2:1: expected a mapping at the top level (global, targets, objectives, checks)"}},
+    {"bad_empty.yml", {":1:1: the catalogue is empty"}},
+    {"bad_multiple_documents.yml", {":10:1: a second YAML document (a catalogue is one document)"}},
+    {"bad_unknown_key_top.yml", {":9:1: check: unknown key"}},
+    {"bad_unknown_key_global.yml", {":2:3: global.intervall: unknown key"}},
+    {"bad_unknown_key_target.yml", {":5:5: targets.primary.sslmode: unknown key"}},
+    {"bad_unknown_key_objectives.yml", {":7:3: objectives.slo: unknown key"}},
+    {"bad_unknown_key_check.yml", {":9:5: checks[0].query: unknown key"}},
+    {"bad_duplicate_key.yml", {":9:5: checks[0].name: duplicate key (first at 6:5)"}},
+    {"bad_non_string_key.yml", {":9:1: keys must be strings"}},
+    {"bad_expected_string.yml", {":4:10: targets.primary.dsn: expected a string"}},
+    {"bad_expected_mapping.yml", {":1:9: global: expected a mapping"}},
+    {"bad_expected_list.yml", {":6:3: checks: expected a list"}},
+    {"bad_check_not_mapping.yml", {":9:5: checks[1]: expected a mapping"}},
+    {"bad_missing_key.yml", {":6:5: checks[0].target: missing required key"}},
+    {"bad_no_checks.yml", {":5:9: checks: no checks (declare at least one)"}},
+    {"bad_duration.yml",
+     {":2:13: global.interval: invalid duration \"30sec\" (use e.g. 500ms, 30s, 5m, 1h30m, 7d)"}},
+    {"bad_check_name.yml",
+     {":6:11: checks[0].name: invalid check name \"DB-Connectivity\" (use [a-z][a-z0-9_]*)"}},
+    {"bad_target_name.yml", {":2:3: targets.Primary: invalid target name \"Primary\" (use [a-z][a-z0-9_]*)"}},
+    {"bad_objective_name.yml",
+     {":7:5: objectives.rpo.Daily-Ops: invalid objective name \"Daily-Ops\" (use [a-z][a-z0-9_]*)"}},
+    {"bad_duplicate_check.yml",
+     {":9:11: checks[1].name: duplicate check name \"db_connectivity\" (first at 6:11)"}},
+    {"bad_target_type.yml",
+     {":3:11: targets.primary.type: unknown target type \"mysql\" (known: postgres, http)"}},
+    {"bad_kind.yml",
+     {":7:11: checks[0].kind: unknown kind \"postgres.pong\" (known: postgres.ping, postgres.recency, "
+      "postgres.query)"}},
+    {"bad_unknown_target.yml", {":8:13: checks[0].target: unknown target \"replica\" (declared: primary)"}},
+    {"bad_unknown_objective.yml",
+     {":14:16: checks[0].objective: unknown objective \"rpo.weekly\" (declared: rpo.realtime, "
+      "rpo.daily_operations, rto.authentication)"}},
+    {"bad_objective_format.yml",
+     {":13:16: checks[0].objective: invalid objective \"daily_operations\" (use rpo.<name> or rto.<name>)"}},
+    {"bad_kind_target_type.yml",
+     {":8:13: checks[0].target: kind postgres.ping needs a postgres target, \"web\" is http"}},
+    {"bad_timeout_interval.yml",
+     {":9:15: checks[0].interval: timeout 10s (global.timeout) must be shorter than interval 5s"}},
+    {"bad_global_timeout.yml", {":3:12: global.timeout: timeout 10s must be shorter than interval 10s"}},
+    {"bad_max_concurrency.yml", {":2:20: global.max_concurrency: expected an integer between 1 and 10000"}},
+    {"bad_env_unset.yml",
+     {":4:10: targets.primary.dsn: environment variable DRWATCH_TEST_UNSET_DSN is not set"}},
+    {"bad_file_missing.yml",
+     {":4:10: targets.primary.dsn: cannot read file /nonexistent/drwatch/dsn: No such file or directory"}},
+    {"bad_bool.yml", {":5:27: targets.web.insecure_skip_verify: expected true or false"}},
+    {"bad_http_url.yml", {":4:10: targets.web.url: expected a URL starting with http:// or https://"}},
+    {"bad_http_header.yml", {":6:7: targets.web.headers.X Bad: invalid header name"}},
+    {"bad_postgres_dsn.yml",
+     {":4:10: targets.primary.dsn: invalid connection string: missing \"=\" after a keyword"}},
+    {"bad_probe_key.yml",
+     {":10:13: checks[0].labels: invalid label name \"check\" (use [a-z_][a-z0-9_]*, not check or target)"}},
+    {"bad_many.yml",
+     {":2:13: global.interval: invalid duration \"30sec\" (use e.g. 500ms, 30s, 5m, 1h30m, 7d)",
+      ":3:20: global.max_concurrency: expected an integer between 1 and 10000",
+      ":11:13: checks[0].target: unknown target \"replica\" (declared: primary)",
+      ":16:14: checks[1].max_age: invalid duration \"forever\" (use e.g. 500ms, 30s, 5m, 1h30m, 7d)",
+      ":17:5: checks[1].extra: unknown key"}},
+};
+
+class BadCatalogue : public testing::TestWithParam<BadCase> {};
+
+TEST_P(BadCatalogue, ReportsExactErrors) {
+  unsetenv("DRWATCH_TEST_UNSET_DSN");
+  const BadCase& c = GetParam();
+  std::string path = TestData(c.file);
+  Errors expected;
+  for (const auto& e : c.errors) expected.push_back(path + e);
+  LoadResult result = LoadCatalogueFile(path);
+  EXPECT_EQ(result.catalogue, nullptr);
+  EXPECT_EQ(result.errors, expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, BadCatalogue, testing::ValuesIn(kBadCases),
+                         [](const testing::TestParamInfo<BadCase>& info) {
+                           std::string name = info.param.file.substr(0, info.param.file.find('.'));
+                           return name;
+                         });
+
+TEST(LoadCatalogueFile, ReportsAnUnreadableFile) {
+  LoadResult result = LoadCatalogueFile("/nonexistent/drwatch.yml");
+  EXPECT_EQ(result.catalogue, nullptr);
+  EXPECT_EQ(result.errors, Errors{"/nonexistent/drwatch.yml: cannot read: No such file or directory"});
+}
+
+TEST(LoadCatalogueFile, AppliesDefaults) {
+  LoadResult result = LoadCatalogueFile(TestData("good_minimal.yml"));
+  ASSERT_EQ(result.errors, Errors{});
+  const Catalogue& cat = *result.catalogue;
+  EXPECT_EQ(cat.file, TestData("good_minimal.yml"));
+  EXPECT_EQ(cat.global.interval, 30s);
+  EXPECT_EQ(cat.global.timeout, 10s);
+  EXPECT_EQ(cat.global.max_concurrency, 32);
+  EXPECT_TRUE(cat.objectives.empty());
+  ASSERT_EQ(cat.targets.size(), 1u);
+  const auto& target = *cat.targets.at("primary");
+  EXPECT_EQ(target.name, "primary");
+  EXPECT_EQ(target.type, "postgres");
+  EXPECT_EQ(dynamic_cast<const targets::PostgresTargetSpec&>(target).conninfo,
+            "host=127.0.0.1 port=5432 dbname=x user=u password=secretpw");
+  ASSERT_EQ(cat.checks.size(), 1u);
+  const CheckSpec& check = cat.checks[0];
+  EXPECT_EQ(check.name, "db_connectivity");
+  EXPECT_EQ(check.kind, "postgres.ping");
+  EXPECT_EQ(check.target, "primary");
+  EXPECT_EQ(check.interval, 30s);
+  EXPECT_EQ(check.timeout, 10s);
+  EXPECT_EQ(check.objective, "");
+  EXPECT_NE(check.probe, nullptr);
+  EXPECT_FALSE(check.fingerprint.empty());
+}
+
+TEST(LoadCatalogueFile, ReadsEveryKey) {
+  LoadResult result = LoadCatalogueFile(TestData("good_full.yml"));
+  ASSERT_EQ(result.errors, Errors{});
+  const Catalogue& cat = *result.catalogue;
+  EXPECT_EQ(cat.global.interval, 1min);
+  EXPECT_EQ(cat.global.timeout, 20s);
+  EXPECT_EQ(cat.global.max_concurrency, 8);
+
+  const auto& web = dynamic_cast<const targets::HttpTargetSpec&>(*cat.targets.at("web"));
+  EXPECT_EQ(web.type, "http");
+  EXPECT_EQ(web.url, "https://app.example.com/healthz");
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(web.headers,
+            (Headers{{"Authorization", "Bearer secret-token-value"}, {"X-Request-Source", "drwatch"}}));
+  EXPECT_EQ(web.ca_file, "/etc/ssl/certs/ca-certificates.crt");
+  EXPECT_FALSE(web.insecure_skip_verify);
+
+  ASSERT_EQ(cat.objectives.size(), 3u);
+  EXPECT_EQ(cat.objectives[0].id(), "rpo.realtime");
+  EXPECT_EQ(cat.objectives[0].target, 5min);
+  EXPECT_EQ(cat.objectives[1].id(), "rpo.daily_operations");
+  EXPECT_EQ(cat.objectives[1].target, 24h);
+  EXPECT_EQ(cat.objectives[2].id(), "rto.authentication");
+
+  ASSERT_EQ(cat.checks.size(), 3u);
+  EXPECT_EQ(cat.checks[0].interval, 15s);
+  EXPECT_EQ(cat.checks[0].timeout, 5s);
+  EXPECT_EQ(cat.checks[1].name, "audit_logs_recency");
+  EXPECT_EQ(cat.checks[1].interval, 1min);
+  EXPECT_EQ(cat.checks[1].timeout, 20s);
+  EXPECT_EQ(cat.checks[1].objective, "rpo.daily_operations");
+  EXPECT_EQ(cat.checks[2].kind, "postgres.query");
+  EXPECT_EQ(cat.checks[2].interval, 2min);
+}
+
+TEST(LoadCatalogueFile, LoadsTheExampleCatalogue) {
+  setenv("PRMCMS_DSN", "host=127.0.0.1 port=5432 dbname=prmcms user=drwatch password=example-pw", 1);
+  std::string path = std::string(DRWATCH_SOURCE_DIR) + "/config/drwatch.example.yml";
+  LoadResult result = LoadCatalogueFile(path);
+  ASSERT_EQ(result.errors, Errors{});
+  const Catalogue& cat = *result.catalogue;
+  EXPECT_EQ(cat.objectives.size(), 7u);
+  EXPECT_GE(cat.checks.size(), 3u);
+  std::set<std::string> kinds;
+  for (const auto& check : cat.checks) kinds.insert(check.kind);
+  EXPECT_EQ(kinds, (std::set<std::string>{"postgres.ping", "postgres.recency", "postgres.query"}));
+}
+
+TEST(LoadCatalogueFile, LoadsTheDemoCatalogue) {
+  setenv("PRMCMS_DSN", "host=127.0.0.1 port=5432 dbname=prmcms user=drwatch password=example-pw", 1);
+  LoadResult result = LoadCatalogueFile(std::string(DRWATCH_SOURCE_DIR) + "/config/demo.yml");
+  EXPECT_EQ(result.errors, Errors{});
+}
+
+constexpr const char* kBase = R"(targets:
+  primary:
+    type: postgres
+    dsn: "host=127.0.0.1 port=5432 dbname=x user=u password=secretpw"
+)";
+
+TEST(LoadCatalogueText, RedactsExpandedSecretsInErrors) {
+  setenv("DRWATCH_TEST_CAT_OBJECTIVE", "rpo.hunter2objective", 1);
+  std::string text = std::string(kBase) + R"(checks:
+  - name: audit_logs_recency
+    kind: postgres.recency
+    target: primary
+    query: "SELECT max(created_at) FROM t"
+    max_age: 1h
+    objective: "${env:DRWATCH_TEST_CAT_OBJECTIVE}"
+)";
+  LoadResult result = LoadCatalogueText(text, "f.yml");
+  EXPECT_EQ(
+      result.errors,
+      Errors{
+          "f.yml:11:16: checks[0].objective: unknown objective \"<redacted>\" (no objectives are declared)"});
+}
+
+TEST(LoadCatalogueText, UnknownKindDoesNotReportItsKeys) {
+  std::string text = std::string(kBase) + R"(checks:
+  - name: q
+    kind: postgres.sql
+    target: primary
+    query: "SELECT 1"
+)";
+  LoadResult result = LoadCatalogueText(text, "f.yml");
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_TRUE(result.errors[0].starts_with("f.yml:7:11: checks[0].kind: unknown kind \"postgres.sql\""));
+}
+
+TEST(LoadCatalogueText, ABrokenTargetIsReportedOnce) {
+  std::string text = R"(targets:
+  primary:
+    type: mysql
+checks:
+  - name: ping
+    kind: postgres.ping
+    target: primary
+)";
+  LoadResult result = LoadCatalogueText(text, "f.yml");
+  EXPECT_EQ(
+      result.errors,
+      Errors{"f.yml:3:11: targets.primary.type: unknown target type \"mysql\" (known: postgres, http)"});
+}
+
+TEST(LoadCatalogueText, RequiresTargetsAndChecks) {
+  LoadResult result = LoadCatalogueText("global: {interval: 1m}\n", "f.yml");
+  EXPECT_EQ(result.errors,
+            (Errors{"f.yml:1:1: targets: missing required key", "f.yml:1:1: checks: missing required key"}));
+}
+
+TEST(LoadCatalogueText, TimeoutAndIntervalSetOnTheCheck) {
+  std::string text = std::string(kBase) + R"(checks:
+  - name: ping
+    kind: postgres.ping
+    target: primary
+    interval: 5s
+    timeout: 5s
+)";
+  LoadResult result = LoadCatalogueText(text, "f.yml");
+  EXPECT_EQ(result.errors,
+            Errors{"f.yml:10:14: checks[0].timeout: timeout 5s must be shorter than interval 5s"});
+}
+
+// The fingerprint of the check named `name` in `text` (which must load).
+std::string FingerprintOf(const std::string& text, const std::string& name) {
+  LoadResult result = LoadCatalogueText(text, "f.yml");
+  EXPECT_EQ(result.errors, Errors{});
+  if (!result.catalogue) return "";
+  for (const auto& check : result.catalogue->checks) {
+    if (check.name == name) return check.fingerprint;
+  }
+  ADD_FAILURE() << "no check " << name;
+  return "";
+}
+
+std::string MakeText(const std::string& dsn, const std::string& max_age,
+                     const std::string& extra_check = "") {
+  return R"(global:
+  interval: 1m
+targets:
+  primary:
+    type: postgres
+    dsn: ")" +
+         dsn + R"("
+checks:
+)" + extra_check +
+         R"(  - name: audit
+    kind: postgres.recency
+    target: primary
+    query: "SELECT max(created_at) FROM audit_logs"
+    max_age: )" +
+         max_age + "\n";
+}
+
+constexpr const char* kDsn = "host=127.0.0.1 dbname=x user=u password=secretpw";
+constexpr const char* kPing = "  - {name: ping, kind: postgres.ping, target: primary}\n";
+
+TEST(Fingerprint, SameTextSameFingerprint) {
+  EXPECT_EQ(FingerprintOf(MakeText(kDsn, "24h"), "audit"), FingerprintOf(MakeText(kDsn, "24h"), "audit"));
+  EXPECT_EQ(FingerprintOf(MakeText(kDsn, "24h"), "audit"), FingerprintOf(MakeText(kDsn, "1d"), "audit"));
+}
+
+TEST(Fingerprint, IgnoresOtherChecksAndPosition) {
+  EXPECT_EQ(FingerprintOf(MakeText(kDsn, "24h"), "audit"),
+            FingerprintOf(MakeText(kDsn, "24h", kPing), "audit"));
+}
+
+TEST(Fingerprint, ChangesWithTheCheck) {
+  EXPECT_NE(FingerprintOf(MakeText(kDsn, "24h"), "audit"), FingerprintOf(MakeText(kDsn, "12h"), "audit"));
+}
+
+TEST(Fingerprint, ChangesWithTheTarget) {
+  EXPECT_NE(FingerprintOf(MakeText(kDsn, "24h"), "audit"),
+            FingerprintOf(MakeText("host=127.0.0.2 dbname=x user=u password=secretpw", "24h"), "audit"));
+}
+
+TEST(Fingerprint, ChangesWithTheEffectiveSchedule) {
+  std::string text = MakeText(kDsn, "24h");
+  std::string slower = text;
+  slower.replace(slower.find("interval: 1m"), 12, "interval: 2m");
+  EXPECT_NE(FingerprintOf(text, "audit"), FingerprintOf(slower, "audit"));
+}
+
+}  // namespace
+}  // namespace drwatch::config
