@@ -103,7 +103,7 @@ TEST_F(PgConnectionTest, ConnectsAndReadsRowsAsText) {
 }
 
 TEST_F(PgConnectionTest, ApplicationNameFromTheDsnWins) {
-  auto conn = MustConnect(cluster_->Dsn({.extra = "application_name=billing_watch"}));
+  auto conn = MustConnect(cluster_->Dsn("application_name=billing_watch"));
   ASSERT_TRUE(conn);
   auto r = Execute(*conn, "SELECT current_setting('application_name')");
   ASSERT_TRUE(r && r->ok());
@@ -131,7 +131,7 @@ TEST_F(PgConnectionTest, ClosedPortFailsFastWithTheReason) {
 
 TEST_F(PgConnectionTest, BadPasswordFailsWithoutEchoingIt) {
   std::string error;
-  auto conn = Connect(cluster_->Dsn({.user = PgCluster::kPasswordUser, .password = "WrongPw-8812"}), error);
+  auto conn = Connect(cluster_->DsnFor(PgCluster::kPasswordUser, "WrongPw-8812"), error);
   EXPECT_FALSE(conn);
   EXPECT_THAT(error, HasSubstr("password authentication failed for user \"drwatch\""));
   EXPECT_THAT(error, Not(HasSubstr("WrongPw-8812")));
@@ -232,7 +232,7 @@ TEST_F(PgConnectionTest, StatementTimeoutEndsTheQueryServerSide) {
 
 TEST_F(PgConnectionTest, CancelledQueryEndsAtTheDeadlineAndLeavesTheServer) {
   std::string app = UniqueAppName();
-  auto conn = MustConnect(cluster_->Dsn({.extra = "application_name=" + app}));
+  auto conn = MustConnect(cluster_->Dsn("application_name=" + app));
   ASSERT_TRUE(conn);
   ASSERT_EQ(Backends(app), 1);
 
@@ -275,7 +275,7 @@ TEST_F(PgConnectionTest, ConnectToAFrozenServerIsCancelledAtTheDeadline) {
 
 TEST_F(PgConnectionTest, QueryOnAFrozenServerIsCancelledAtTheDeadline) {
   std::string app = UniqueAppName();
-  auto conn = MustConnect(cluster_->Dsn({.extra = "application_name=" + app}));
+  auto conn = MustConnect(cluster_->Dsn("application_name=" + app));
   ASSERT_TRUE(conn);
   cluster_->Freeze();
   LoopWatch watch(io_);
@@ -304,7 +304,7 @@ TEST_F(PgConnectionTest, CancelThreadsAreCappedWhileTheServerIsFrozen) {
   std::string app = UniqueAppName();
   std::vector<std::unique_ptr<pg::Connection>> conns;
   for (int i = 0; i < kQueries; ++i) {
-    conns.push_back(MustConnect(cluster_->Dsn({.extra = "application_name=" + app})));
+    conns.push_back(MustConnect(cluster_->Dsn("application_name=" + app)));
     ASSERT_TRUE(conns.back());
   }
   int finished = 0;

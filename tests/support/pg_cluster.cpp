@@ -182,6 +182,22 @@ void StopChild(pid_t pid, int signal, int timeout_ms) {
   waitpid(pid, &status, 0);
 }
 
+std::string LoopbackDsn(int port, const std::string& user, const std::string& password, const std::string& extra) {
+  auto quote = [](const std::string& value) {
+    if (!value.empty() && value.find_first_of(" '\\") == std::string::npos) return value;
+    std::string out = "'";
+    for (char c : value) {
+      if (c == '\'' || c == '\\') out += '\\';
+      out += c;
+    }
+    return out + "'";
+  };
+  std::string dsn = "host=127.0.0.1 port=" + std::to_string(port) + " user=" + quote(user) + " dbname=postgres";
+  if (!password.empty()) dsn += " password=" + quote(password);
+  if (!extra.empty()) dsn += " " + extra;
+  return dsn;
+}
+
 std::string Tail(const std::string& path) {
   std::ifstream in(path);
   std::vector<std::string> lines;
@@ -218,15 +234,6 @@ std::string TemplateDir() {
   if (rc != 0) Fail("initdb failed (exit " + std::to_string(rc) + "):\n" + output);
   if (!fs::exists(path + "/PG_VERSION")) Fail("cannot create the cluster template " + path);
   return path;
-}
-
-std::string Quote(const std::string& value) {
-  std::string out = "'";
-  for (char c : value) {
-    if (c == '\'' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "'";
 }
 
 struct PgConnDeleter {
@@ -297,7 +304,7 @@ void PgCluster::Start() {
 // Leaves postmaster_ at -1 when the postmaster exited instead.
 void PgCluster::WaitReady() {
   auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
-  std::string dsn = Dsn({.extra = "connect_timeout=2"});
+  std::string dsn = Dsn("connect_timeout=2");
   while (std::chrono::steady_clock::now() < deadline) {
     if (!ChildAlive(postmaster_)) {
       postmaster_ = -1;
@@ -356,20 +363,17 @@ void PgCluster::Thaw() {
   frozen_.clear();
 }
 
-std::string PgCluster::Dsn(const DsnOptions& options) const {
-  std::string dsn = "host=127.0.0.1 port=" + std::to_string(port_) + " user=" + Quote(options.user) +
-                    " dbname=" + Quote(options.dbname);
-  if (!options.password.empty()) dsn += " password=" + Quote(options.password);
-  if (!options.extra.empty()) dsn += " " + options.extra;
-  return dsn;
+std::string PgCluster::Dsn(const std::string& extra) const { return LoopbackDsn(port_, "postgres", "", extra); }
+
+std::string PgCluster::DsnFor(const std::string& user, const std::string& password,
+                              const std::string& extra) const {
+  return LoopbackDsn(port_, user, password, extra);
 }
 
-std::string PgCluster::PasswordDsn() const {
-  return Dsn({.user = kPasswordUser, .password = kPassword});
-}
+std::string PgCluster::PasswordDsn() const { return DsnFor(kPasswordUser, kPassword); }
 
 Rows PgCluster::Query(const std::string& sql) const {
-  std::unique_ptr<PGconn, PgConnDeleter> conn(PQconnectdb(Dsn({.extra = "connect_timeout=5"}).c_str()));
+  std::unique_ptr<PGconn, PgConnDeleter> conn(PQconnectdb(Dsn("connect_timeout=5").c_str()));
   if (PQstatus(conn.get()) != CONNECTION_OK) {
     throw std::runtime_error(std::string("PgCluster connect: ") + PQerrorMessage(conn.get()));
   }

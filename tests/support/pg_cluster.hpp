@@ -22,14 +22,6 @@
 
 namespace drwatch::test {
 
-/// Connection string knobs; empty fields fall back to the cluster's defaults.
-struct DsnOptions {
-  std::string user = "postgres";
-  std::string password;  // none when empty
-  std::string dbname = "postgres";
-  std::string extra;     // appended verbatim, e.g. "application_name=x"
-};
-
 using Rows = std::vector<std::vector<std::optional<std::string>>>;
 
 class PgCluster {
@@ -47,8 +39,11 @@ class PgCluster {
   PgCluster& operator=(const PgCluster&) = delete;
 
   int Port() const { return port_; }
-  /// A key=value DSN for 127.0.0.1:Port().
-  std::string Dsn(const DsnOptions& options = {}) const;
+  /// A key=value DSN for user postgres, database postgres on 127.0.0.1:Port();
+  /// `extra` is appended verbatim ("application_name=x").
+  std::string Dsn(const std::string& extra = "") const;
+  /// The same for another user; no password when `password` is empty.
+  std::string DsnFor(const std::string& user, const std::string& password, const std::string& extra = "") const;
   /// The DSN of kPasswordUser with its password.
   std::string PasswordDsn() const;
 
@@ -153,6 +148,8 @@ class LoopWatch {
 
 namespace pgproc {
 
+/// "host=127.0.0.1 port=P user=U dbname=postgres [password=W] [extra]".
+std::string LoopbackDsn(int port, const std::string& user, const std::string& password, const std::string& extra);
 /// Where the PostgreSQL 15 binaries live.
 std::string BinDir();
 /// A loopback TCP port that was free a moment ago.

@@ -85,7 +85,7 @@ void PgBouncer::WriteConfig(const PgCluster& cluster) const {
 // Leaves pid_ at -1 when pgbouncer exited instead.
 void PgBouncer::WaitReady() {
   auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
-  std::string dsn = Dsn({.extra = "connect_timeout=2"});
+  std::string dsn = Dsn("connect_timeout=2");
   while (std::chrono::steady_clock::now() < deadline) {
     if (!ChildAlive(pid_)) {
       pid_ = -1;
@@ -98,12 +98,11 @@ void PgBouncer::WaitReady() {
   pid_ = -1;
 }
 
-std::string PgBouncer::Dsn(const DsnOptions& options) const {
-  std::string dsn = "host=127.0.0.1 port=" + std::to_string(port_) + " user=" + options.user +
-                    " dbname=" + options.dbname;
-  if (!options.password.empty()) dsn += " password=" + options.password;
-  if (!options.extra.empty()) dsn += " " + options.extra;
-  return dsn;
+std::string PgBouncer::Dsn(const std::string& extra) const { return LoopbackDsn(port_, "postgres", "", extra); }
+
+std::string PgBouncer::DsnFor(const std::string& user, const std::string& password,
+                              const std::string& extra) const {
+  return LoopbackDsn(port_, user, password, extra);
 }
 
 }  // namespace drwatch::test

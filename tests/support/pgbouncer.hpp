@@ -21,8 +21,10 @@ class PgBouncer {
   PgBouncer& operator=(const PgBouncer&) = delete;
 
   int Port() const { return port_; }
-  /// A key=value DSN for 127.0.0.1:Port().
-  std::string Dsn(const DsnOptions& options = {}) const;
+  /// A key=value DSN for user postgres, database postgres on 127.0.0.1:Port().
+  std::string Dsn(const std::string& extra = "") const;
+  /// The same for another user; no password when `password` is empty.
+  std::string DsnFor(const std::string& user, const std::string& password, const std::string& extra = "") const;
 
  private:
   void WriteConfig(const PgCluster& cluster) const;

@@ -1,9 +1,7 @@
 #include "support/process.hpp"
 
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,7 +13,7 @@
 
 extern char** environ;
 
-namespace drwatch::testing {
+namespace drwatch::test {
 namespace {
 
 std::string MakeTempDir() {
@@ -141,24 +139,10 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
   return result;
 }
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  int port = ntohs(addr.sin_port);
-  close(fd);
-  return port;
-}
-
 std::string WriteTempFile(const std::string& name, const std::string& text) {
   std::string path = MakeTempDir() + "/" + name;
   std::ofstream(path) << text;
   return path;
 }
 
-}  // namespace drwatch::testing
+}  // namespace drwatch::test

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace drwatch::testing {
+namespace drwatch::test {
 
 /// A running child with stdout and stderr going to a log file.
 class ChildProcess {
@@ -48,10 +48,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
                          std::vector<std::string> env = {},
                          std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
-/// A TCP port on 127.0.0.1 that nothing listens on right now.
-int FreePort();
-
 /// Writes `text` to a new file in a fresh temporary directory; returns its path.
 std::string WriteTempFile(const std::string& name, const std::string& text);
 
-}  // namespace drwatch::testing
+}  // namespace drwatch::test
