@@ -53,6 +53,7 @@ int RunOnce(const Options& options) {
     io.stop();
   });
   io.run();
+  pool.Join();  // before the loop and the connections go away
   std::size_t width = 5;
   for (const auto& r : reports) width = std::max(width, r.check.size());
   int failed = 0;
@@ -114,6 +115,7 @@ int App::Run() {
                ep.address().to_string(), ep.port());
   NotifyReady();
   io_.run();
+  pool_.Join();  // before the loop and the connections go away
   spdlog::info("drwatchd stopped");
   return 0;
 }

@@ -1,18 +1,22 @@
 #pragma once
 // Off-loop execution for the few calls that can block (PQconnectStart's DNS
 // and .pgpass look-ups, PQfinish, filesystem calls). The event loop never
-// waits for them: RunBlocking suspends the calling coroutine and can be
-// cancelled (a probe deadline) while the blocking call is still running.
+// waits for them: RunBlocking is an asynchronous operation that completes on
+// the caller's executor and can be cancelled (a probe deadline) while the
+// blocking call is still running.
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/awaitable.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 namespace drwatch {
@@ -21,56 +25,105 @@ namespace drwatch {
 class BlockingPool {
  public:
   explicit BlockingPool(std::size_t threads = 4) : pool_(threads) {}
-  ~BlockingPool() { pool_.join(); }
+  ~BlockingPool() { Join(); }
   BlockingPool(const BlockingPool&) = delete;
   BlockingPool& operator=(const BlockingPool&) = delete;
 
-  boost::asio::thread_pool::executor_type executor() { return pool_.get_executor(); }
-
-  /// Runs fn on a pool thread; nobody waits for it.
+  /// Runs fn on a pool thread; nobody waits for it. After Join(), runs fn
+  /// inline (shutdown: the last PQfinish calls of destroyed connections).
   template <typename F>
   void Post(F&& fn) {
+    if (joined_.load()) {
+      fn();
+      return;
+    }
     boost::asio::post(pool_, std::forward<F>(fn));
+  }
+
+  /// Waits for every posted job. Call before destroying the io_context that
+  /// jobs complete on, so no job posts to a destroyed loop.
+  void Join() {
+    pool_.join();
+    joined_.store(true);
   }
 
  private:
   boost::asio::thread_pool pool_;
+  std::atomic<bool> joined_{false};
 };
 
-/// Runs `fn()` on `pool` and resumes the caller on its own executor with the
-/// result. If the awaiting coroutine is cancelled first, it resumes at once
-/// with std::nullopt, and `discard(result)` runs on the pool once fn returns,
-/// so nothing fn produced (a PGconn, a file descriptor) leaks.
-template <typename F, typename D>
-auto RunBlocking(BlockingPool& pool, F fn, D discard)
-    -> boost::asio::awaitable<std::optional<decltype(fn())>> {
-  using T = decltype(fn());
-  struct State {
-    explicit State(boost::asio::any_io_executor ex) : wake(ex) {}
-    boost::asio::steady_timer wake;
-    std::optional<T> result;
-    bool abandoned = false;  // touched only on the caller's executor
-  };
-  auto executor = co_await boost::asio::this_coro::executor;
-  auto state = std::make_shared<State>(executor);
-  state->wake.expires_at(boost::asio::steady_timer::time_point::max());
-  pool.Post([state, executor, &pool, fn = std::move(fn), discard]() mutable {
-    T value = fn();
-    boost::asio::post(executor, [state, &pool, value = std::move(value), discard]() mutable {
-      if (state->abandoned) {
-        pool.Post([value = std::move(value), discard]() mutable { discard(std::move(value)); });
-        return;
-      }
-      state->result = std::move(value);
-      state->wake.cancel();
+namespace detail {
+
+// Shared by the pool job, the cancellation handler and the completion: the
+// first of "job finished" and "cancelled" takes the handler.
+template <typename Handler, typename T, typename D>
+struct BlockingOp {
+  BlockingOp(Handler h, D d)
+      : handler(std::move(h)),
+        work(boost::asio::get_associated_executor(*handler)),
+        discard(std::move(d)) {}
+  std::mutex mu;
+  std::optional<Handler> handler;
+  boost::asio::executor_work_guard<boost::asio::associated_executor_t<Handler>> work;
+  D discard;
+
+  // Completes the handler on its executor with `value`, clearing the
+  // cancellation slot first (on the loop, where the slot lives).
+  static void Complete(std::shared_ptr<BlockingOp> op, Handler h, std::optional<T> value) {
+    auto ex = boost::asio::get_associated_executor(h);
+    boost::asio::post(ex, [op, h = std::move(h), value = std::move(value)]() mutable {
+      auto slot = boost::asio::get_associated_cancellation_slot(h);
+      if (slot.is_connected()) slot.clear();
+      op->work.reset();
+      std::move(h)(std::move(value));
     });
-  });
-  co_await state->wake.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
-  if (!state->result) {
-    state->abandoned = true;
-    co_return std::nullopt;
   }
-  co_return std::move(state->result);
+};
+
+}  // namespace detail
+
+/// Runs `fn()` on `pool` and completes with its result (std::optional<T>
+/// holding it). If the operation is cancelled first (per-operation
+/// cancellation, e.g. the deadline of `co_await (a || timer)`), it completes
+/// at once with std::nullopt, and `discard(result)` runs on the pool once fn
+/// returns, so nothing fn produced (a PGconn, a file descriptor) leaks.
+/// This is an asynchronous operation, not a coroutine, on purpose: GCC 12
+/// mishandles by-value lambda parameters of coroutines.
+template <typename F, typename D,
+          typename Token = boost::asio::use_awaitable_t<boost::asio::any_io_executor>>
+auto RunBlocking(BlockingPool& pool, F fn, D discard, Token&& token = {}) {
+  using T = std::invoke_result_t<F&>;
+  return boost::asio::async_initiate<Token, void(std::optional<T>)>(
+      [&pool](auto handler, F fn, D discard) {
+        using Handler = decltype(handler);
+        using Op = detail::BlockingOp<Handler, T, D>;
+        auto slot = boost::asio::get_associated_cancellation_slot(handler);
+        auto op = std::make_shared<Op>(std::move(handler), std::move(discard));
+        if (slot.is_connected()) {
+          slot.assign([op](boost::asio::cancellation_type) {
+            std::unique_lock lock(op->mu);
+            if (!op->handler) return;
+            Handler h = std::move(*op->handler);
+            op->handler.reset();
+            lock.unlock();
+            Op::Complete(op, std::move(h), std::nullopt);
+          });
+        }
+        pool.Post([op, fn = std::move(fn)]() mutable {
+          T value = fn();
+          std::unique_lock lock(op->mu);
+          if (!op->handler) {
+            lock.unlock();
+            op->discard(std::move(value));
+            return;
+          }
+          Handler h = std::move(*op->handler);
+          op->handler.reset();
+          lock.unlock();
+          Op::Complete(op, std::move(h), std::optional<T>(std::move(value)));
+        });
+      },
+      token, std::move(fn), std::move(discard));
 }
 
 }  // namespace drwatch

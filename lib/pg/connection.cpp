@@ -248,8 +248,11 @@ asio::awaitable<std::unique_ptr<Connection>> Connection::Connect(BlockingPool& p
     error = kCancelled;
     co_return nullptr;
   }
-  auto started = co_await RunBlocking(
-      pool, [conninfo] { return StartConnect(conninfo); }, [](PGconn* c) { PQfinish(c); });
+  // Named, not temporaries: GCC 12 destroys a lambda temporary in a co_await
+  // expression twice.
+  auto start = [conninfo] { return StartConnect(conninfo); };
+  auto discard = [](PGconn* c) { PQfinish(c); };
+  auto started = co_await RunBlocking(pool, std::move(start), discard);
   if (!started) {
     error = kCancelled;
     co_return nullptr;

@@ -4,6 +4,7 @@
 // database does not matter.
 
 #include <charconv>
+#include <cmath>
 
 #include "config/node_reader.hpp"
 #include "probes/postgres_probes.hpp"
@@ -37,8 +38,9 @@ class PostgresRecency final : public Probe {
     auto age = ParseNumber(result.rows[0][0]);
     if (!age) co_return ProbeResult::Fail("query did not return a timestamp");
     double seconds = std::max(0.0, *age);
-    auto age_text = config::FormatDuration(
-        config::Duration(static_cast<std::int64_t>(seconds * 1000)));
+    // Whole seconds read better in a log line than "2m58s956ms".
+    auto age_ms = seconds >= 1 ? std::llround(seconds) * 1000 : std::llround(seconds * 1000);
+    auto age_text = config::FormatDuration(config::Duration(age_ms));
     ProbeResult out = seconds <= config::ToSeconds(max_age_)
                           ? ProbeResult::Ok()
                           : ProbeResult::Fail("newest row is " + age_text + " old, max_age " +

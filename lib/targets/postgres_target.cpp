@@ -68,6 +68,7 @@ struct PostgresTarget::State {
   asio::awaitable<bool> Acquire();
   void Release();
   asio::awaitable<pg::QueryResult> Query(std::string sql);
+  static asio::awaitable<pg::QueryResult> Run(std::shared_ptr<State> self, std::string sql);
   void Backoff(const std::string& error);
   void ResetBackoff();
   std::string BackoffMessage(Clock::duration left) const;
@@ -163,10 +164,15 @@ PostgresTarget::PostgresTarget(boost::asio::any_io_executor executor, BlockingPo
 
 PostgresTarget::~PostgresTarget() = default;
 
-boost::asio::awaitable<pg::QueryResult> PostgresTarget::Query(std::string sql) {
-  std::shared_ptr<State> state = state_;  // `this` may be gone once we suspend
+asio::awaitable<pg::QueryResult> PostgresTarget::State::Run(std::shared_ptr<State> self, std::string sql) {
   if (Cancelled(co_await asio::this_coro::cancellation_state)) co_return Failed("cancelled");
-  co_return co_await state->Query(std::move(sql));
+  co_return co_await self->Query(std::move(sql));
+}
+
+// Not a coroutine itself: the state is captured now, while `this` is alive,
+// rather than when the awaitable is first resumed.
+boost::asio::awaitable<pg::QueryResult> PostgresTarget::Query(std::string sql) {
+  return State::Run(state_, std::move(sql));
 }
 
 }  // namespace drwatch::targets

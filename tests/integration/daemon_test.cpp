@@ -139,11 +139,11 @@ TEST(DaemonCli, ConfigCheckPrintsOkOrEveryError) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "OK\n");
 
-  auto bad = WriteTempFile("bad.yml", "checks:\n  - name: x\n    kind: nope\n    target: t\n    colour: red\n");
+  auto bad = WriteTempFile("bad.yml", "targets: {t: {type: postgres, dsn: \"host=h\"}}\nchecks:\n  - name: x\n    kind: nope\n    target: t\n  - name: y\n    kind: postgres.ping\n    target: t\n    colour: red\n");
   r = RunCommand({kDaemon, "--config.file=" + bad, "--config.check"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find(bad + ":3:11: checks[0].kind: unknown kind \"nope\""), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find(bad + ":5:5: checks[0].colour: unknown key"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(bad + ":4:11: checks[0].kind: unknown kind \"nope\""), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(bad + ":9:5: checks[1].colour: unknown key"), std::string::npos) << r.err;
 
   r = RunCommand({kDaemon, "--config.file=/nonexistent/drwatch.yml", "--config.check"});
   EXPECT_EQ(r.exit_code, 1);

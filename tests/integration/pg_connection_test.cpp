@@ -5,7 +5,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
@@ -22,41 +21,14 @@ using ::testing::Not;
 using ::testing::StartsWith;
 using Row = std::vector<std::optional<std::string>>;
 
-std::chrono::milliseconds Since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-}
-
-std::string UniqueAppName() {
-  static int counter = 0;
-  return "drwatch_test_" + std::to_string(getpid()) + "_" + std::to_string(++counter);
-}
-
 int ThreadCount() {
   int count = 0;
   for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) ++count;
   return count;
 }
 
-class PgConnectionTest : public ::testing::Test {
+class PgConnectionTest : public PgClusterTest {
  protected:
-  static void SetUpTestSuite() {
-    try {
-      cluster_ = new PgCluster();
-    } catch (const std::exception& e) {
-      setup_error_ = e.what();
-    }
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(cluster_, nullptr) << "no PostgreSQL cluster: " << setup_error_; }
-  void TearDown() override {
-    if (cluster_) cluster_->Thaw();
-    io_.restart();
-    io_.run_for(50ms);  // lets abandoned blocking calls hand their results to the pool
-  }
-
   std::unique_ptr<pg::Connection> Connect(const std::string& dsn, std::string& error,
                                           std::chrono::milliseconds deadline = 10s) {
     auto conn = RunWithDeadline(io_, pg::Connection::Connect(pool_, dsn, error), deadline);
@@ -74,23 +46,10 @@ class PgConnectionTest : public ::testing::Test {
                                          std::chrono::milliseconds deadline = 10s) {
     return RunWithDeadline(io_, conn.Execute(sql), deadline);
   }
-
-  int Backends(const std::string& app) const {
-    return std::stoi(cluster_->QueryValue("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" +
-                                          app + "'"));
-  }
-
-  boost::asio::io_context io_;
-  BlockingPool pool_{4};  // destroyed first: its last jobs may still post to io_
-  static PgCluster* cluster_;
-  static std::string setup_error_;
 };
 
-PgCluster* PgConnectionTest::cluster_ = nullptr;
-std::string PgConnectionTest::setup_error_;
-
 TEST_F(PgConnectionTest, ConnectsAndReadsRowsAsText) {
-  auto conn = MustConnect(cluster_->Dsn());
+  auto conn = MustConnect(cluster().Dsn());
   ASSERT_TRUE(conn);
   EXPECT_TRUE(conn->healthy());
   EXPECT_THAT(conn->ServerVersion(), StartsWith("15."));
@@ -103,7 +62,7 @@ TEST_F(PgConnectionTest, ConnectsAndReadsRowsAsText) {
 }
 
 TEST_F(PgConnectionTest, ApplicationNameFromTheDsnWins) {
-  auto conn = MustConnect(cluster_->Dsn("application_name=billing_watch"));
+  auto conn = MustConnect(cluster().Dsn("application_name=billing_watch"));
   ASSERT_TRUE(conn);
   auto r = Execute(*conn, "SELECT current_setting('application_name')");
   ASSERT_TRUE(r && r->ok());
@@ -111,7 +70,7 @@ TEST_F(PgConnectionTest, ApplicationNameFromTheDsnWins) {
 }
 
 TEST_F(PgConnectionTest, UriDsnWorks) {
-  auto conn = MustConnect("postgresql://postgres@127.0.0.1:" + std::to_string(cluster_->Port()) + "/postgres");
+  auto conn = MustConnect("postgresql://postgres@127.0.0.1:" + std::to_string(cluster().Port()) + "/postgres");
   ASSERT_TRUE(conn);
   auto r = Execute(*conn, "SELECT 7");
   ASSERT_TRUE(r && r->ok());
@@ -131,13 +90,13 @@ TEST_F(PgConnectionTest, ClosedPortFailsFastWithTheReason) {
 
 TEST_F(PgConnectionTest, BadPasswordFailsWithoutEchoingIt) {
   std::string error;
-  auto conn = Connect(cluster_->DsnFor(PgCluster::kPasswordUser, "WrongPw-8812"), error);
+  auto conn = Connect(cluster().DsnFor(PgCluster::kPasswordUser, "WrongPw-8812"), error);
   EXPECT_FALSE(conn);
   EXPECT_THAT(error, HasSubstr("password authentication failed for user \"drwatch\""));
   EXPECT_THAT(error, Not(HasSubstr("WrongPw-8812")));
   EXPECT_THAT(error, Not(HasSubstr("password=")));
 
-  auto good = MustConnect(cluster_->PasswordDsn());
+  auto good = MustConnect(cluster().PasswordDsn());
   ASSERT_TRUE(good);
   auto r = Execute(*good, "SELECT current_user");
   ASSERT_TRUE(r && r->ok());
@@ -152,7 +111,7 @@ TEST_F(PgConnectionTest, UnparsableDsnFailsWithoutEchoingIt) {
 }
 
 TEST_F(PgConnectionTest, NullsEmptyStringsAndEmptyResults) {
-  auto conn = MustConnect(cluster_->Dsn());
+  auto conn = MustConnect(cluster().Dsn());
   ASSERT_TRUE(conn);
   auto r = Execute(*conn, "SELECT NULL::int AS n, ''::text AS e");
   ASSERT_TRUE(r && r->ok());
@@ -170,7 +129,7 @@ TEST_F(PgConnectionTest, NullsEmptyStringsAndEmptyResults) {
 }
 
 TEST_F(PgConnectionTest, KeepsTheLastResultSet) {
-  auto conn = MustConnect(cluster_->Dsn());
+  auto conn = MustConnect(cluster().Dsn());
   ASSERT_TRUE(conn);
   auto r = Execute(*conn, pg::WrapReadOnly("SELECT 1 AS a; SELECT 2 AS b, 3 AS c", 5s));
   ASSERT_TRUE(r && r->ok()) << (r ? r->error : "deadline");
@@ -179,7 +138,7 @@ TEST_F(PgConnectionTest, KeepsTheLastResultSet) {
 }
 
 TEST_F(PgConnectionTest, ErrorsAreOneLineAndTheConnectionStaysUsable) {
-  auto conn = MustConnect(cluster_->Dsn());
+  auto conn = MustConnect(cluster().Dsn());
   ASSERT_TRUE(conn);
   auto r = Execute(*conn, pg::WrapReadOnly("SELECT 1/0", 5s));
   ASSERT_TRUE(r);
@@ -207,7 +166,7 @@ TEST_F(PgConnectionTest, ErrorsAreOneLineAndTheConnectionStaysUsable) {
 }
 
 TEST_F(PgConnectionTest, ATransactionLeftOpenIsRolledBack) {
-  auto conn = MustConnect(cluster_->Dsn());
+  auto conn = MustConnect(cluster().Dsn());
   ASSERT_TRUE(conn);
   auto r = Execute(*conn, "BEGIN; CREATE TEMP TABLE left_open (x int); SELECT 1");
   ASSERT_TRUE(r && r->ok()) << (r ? r->error : "deadline");
@@ -218,7 +177,7 @@ TEST_F(PgConnectionTest, ATransactionLeftOpenIsRolledBack) {
 }
 
 TEST_F(PgConnectionTest, StatementTimeoutEndsTheQueryServerSide) {
-  auto conn = MustConnect(cluster_->Dsn());
+  auto conn = MustConnect(cluster().Dsn());
   ASSERT_TRUE(conn);
   auto start = std::chrono::steady_clock::now();
   auto r = Execute(*conn, pg::WrapReadOnly("SELECT pg_sleep(5)", 200ms));
@@ -232,9 +191,9 @@ TEST_F(PgConnectionTest, StatementTimeoutEndsTheQueryServerSide) {
 
 TEST_F(PgConnectionTest, CancelledQueryEndsAtTheDeadlineAndLeavesTheServer) {
   std::string app = UniqueAppName();
-  auto conn = MustConnect(cluster_->Dsn("application_name=" + app));
+  auto conn = MustConnect(cluster().Dsn("application_name=" + app));
   ASSERT_TRUE(conn);
-  ASSERT_EQ(Backends(app), 1);
+  ASSERT_EQ(cluster().Backends(app), 1);
 
   auto start = std::chrono::steady_clock::now();
   auto r = Execute(*conn, "SELECT pg_sleep(30)", 1s);
@@ -247,7 +206,7 @@ TEST_F(PgConnectionTest, CancelledQueryEndsAtTheDeadlineAndLeavesTheServer) {
   auto drop = std::chrono::steady_clock::now();
   conn.reset();
   EXPECT_LT(Since(drop), 20ms) << "the destructor must not wait for the server";
-  auto gone = PollUntil(io_, [&] { return Backends(app) == 0; }, 5s);
+  auto gone = PollUntil(io_, [&] { return cluster().Backends(app) == 0; }, 5s);
   ASSERT_TRUE(gone) << "the backend is still in pg_stat_activity";
   EXPECT_LT(*gone, 1s);
   std::cout << "[ figures  ] cancelled query returned after " << took.count()
@@ -256,28 +215,28 @@ TEST_F(PgConnectionTest, CancelledQueryEndsAtTheDeadlineAndLeavesTheServer) {
 }
 
 TEST_F(PgConnectionTest, ConnectToAFrozenServerIsCancelledAtTheDeadline) {
-  cluster_->Freeze();
+  cluster().Freeze();
   LoopWatch watch(io_);
   std::string error;
   auto start = std::chrono::steady_clock::now();
-  auto conn = Connect(cluster_->Dsn(), error, 1s);
+  auto conn = Connect(cluster().Dsn(), error, 1s);
   auto took = Since(start);
   EXPECT_FALSE(conn);
   EXPECT_GE(took, 1s);
   EXPECT_LT(took, 2s);
   EXPECT_GE(watch.ticks(), 15);
   EXPECT_LT(watch.worst_lateness(), 250ms);
-  cluster_->Thaw();
+  cluster().Thaw();
 
-  conn = MustConnect(cluster_->Dsn());
+  conn = MustConnect(cluster().Dsn());
   EXPECT_TRUE(conn);
 }
 
 TEST_F(PgConnectionTest, QueryOnAFrozenServerIsCancelledAtTheDeadline) {
   std::string app = UniqueAppName();
-  auto conn = MustConnect(cluster_->Dsn("application_name=" + app));
+  auto conn = MustConnect(cluster().Dsn("application_name=" + app));
   ASSERT_TRUE(conn);
-  cluster_->Freeze();
+  cluster().Freeze();
   LoopWatch watch(io_);
   auto start = std::chrono::steady_clock::now();
   auto r = Execute(*conn, pg::WrapReadOnly("SELECT 1", 1s), 1s);
@@ -294,8 +253,8 @@ TEST_F(PgConnectionTest, QueryOnAFrozenServerIsCancelledAtTheDeadline) {
   EXPECT_GE(watch.ticks(), 20);
   EXPECT_LT(watch.worst_lateness(), 250ms);
 
-  cluster_->Thaw();
-  auto gone = PollUntil(io_, [&] { return Backends(app) == 0; }, 5s);
+  cluster().Thaw();
+  auto gone = PollUntil(io_, [&] { return cluster().Backends(app) == 0; }, 5s);
   EXPECT_TRUE(gone) << "the backend outlived the thaw";
 }
 
@@ -304,7 +263,7 @@ TEST_F(PgConnectionTest, CancelThreadsAreCappedWhileTheServerIsFrozen) {
   std::string app = UniqueAppName();
   std::vector<std::unique_ptr<pg::Connection>> conns;
   for (int i = 0; i < kQueries; ++i) {
-    conns.push_back(MustConnect(cluster_->Dsn("application_name=" + app)));
+    conns.push_back(MustConnect(cluster().Dsn("application_name=" + app)));
     ASSERT_TRUE(conns.back());
   }
   int finished = 0;
@@ -313,7 +272,7 @@ TEST_F(PgConnectionTest, CancelThreadsAreCappedWhileTheServerIsFrozen) {
                                        [&](auto, auto) { ++finished; });
   }
   PollUntil(io_, [] { return false; }, 250ms);  // the queries are running
-  cluster_->Freeze();
+  cluster().Freeze();
   ASSERT_TRUE(PollUntil(io_, [&] { return finished == kQueries; }, 2s));
 
   LoopWatch watch(io_);
@@ -329,9 +288,9 @@ TEST_F(PgConnectionTest, CancelThreadsAreCappedWhileTheServerIsFrozen) {
   ASSERT_TRUE(pooled);
   EXPECT_EQ(pooled->value_or(0), 42);
 
-  cluster_->Thaw();
-  auto gone = PollUntil(io_, [&] { return Backends(app) == 0; }, 5s);
-  ASSERT_TRUE(gone) << Backends(app) << " backends left";
+  cluster().Thaw();
+  auto gone = PollUntil(io_, [&] { return cluster().Backends(app) == 0; }, 5s);
+  ASSERT_TRUE(gone) << cluster().Backends(app) << " backends left";
   std::cout << "[ figures  ] " << kQueries << " queries cancelled on a frozen server: all backends gone "
             << gone->count() << " ms after the thaw\n";
   EXPECT_TRUE(PollUntil(io_, [&] { return ThreadCount() == threads_before; }, 2s));

@@ -397,6 +397,44 @@ Rows PgCluster::Query(const std::string& sql) const {
 
 void PgCluster::Exec(const std::string& sql) const { Query(sql); }
 
+int PgCluster::Backends(const std::string& application_name) const {
+  return std::stoi(QueryValue("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" +
+                              application_name + "'"));
+}
+
+PgCluster* PgClusterTest::cluster_ = nullptr;
+std::string PgClusterTest::setup_error_;
+
+void PgClusterTest::SetUpTestSuite() {
+  try {
+    cluster_ = new PgCluster();
+  } catch (const std::exception& e) {
+    setup_error_ = e.what();
+  }
+}
+
+void PgClusterTest::TearDownTestSuite() {
+  delete cluster_;
+  cluster_ = nullptr;
+}
+
+void PgClusterTest::SetUp() { ASSERT_NE(cluster_, nullptr) << "no PostgreSQL cluster: " << setup_error_; }
+
+void PgClusterTest::TearDown() {
+  if (cluster_) cluster_->Thaw();
+  io_.restart();
+  io_.run_for(std::chrono::milliseconds(50));
+}
+
+std::string UniqueAppName() {
+  static int counter = 0;
+  return "drwatch_test_" + std::to_string(getpid()) + "_" + std::to_string(++counter);
+}
+
+std::chrono::milliseconds Since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+}
+
 std::optional<std::chrono::milliseconds> PollUntil(boost::asio::io_context& io,
                                                    const std::function<bool()>& done,
                                                    std::chrono::milliseconds timeout) {

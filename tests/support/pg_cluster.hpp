@@ -4,6 +4,7 @@
 // removed again by the destructor. Missing binaries or a failed start are
 // test failures (the constructor throws), never skips.
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "common/blocking.hpp"
 #include "common/clock.hpp"
 
 namespace drwatch::test {
@@ -53,6 +55,8 @@ class PgCluster {
   Rows Query(const std::string& sql) const;
   /// The first column of the first row, or "" when there is none or it is NULL.
   std::string QueryValue(const std::string& sql) const;
+  /// Sessions in pg_stat_activity with this application_name.
+  int Backends(const std::string& application_name) const;
 
   /// Starts the postmaster again after Stop(), on the same port while it is free.
   void Start();
@@ -72,6 +76,32 @@ class PgCluster {
   pid_t postmaster_ = -1;
   std::vector<pid_t> frozen_;
 };
+
+/// Base fixture: the suite shares one cluster (started in SetUpTestSuite, so
+/// a start failure fails every test); each test gets its own io_context and
+/// blocking pool.
+class PgClusterTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite();
+  static void TearDownTestSuite();
+  void SetUp() override;
+  /// Thaws the cluster and lets abandoned blocking calls finish.
+  void TearDown() override;
+
+  static PgCluster& cluster() { return *cluster_; }
+
+  boost::asio::io_context io_;
+  BlockingPool pool_{4};  // destroyed first: its last jobs may still post to io_
+
+ private:
+  static PgCluster* cluster_;
+  static std::string setup_error_;
+};
+
+/// An application_name no other test of this process uses.
+std::string UniqueAppName();
+/// Milliseconds since `start`.
+std::chrono::milliseconds Since(std::chrono::steady_clock::time_point start);
 
 // --- Driving the asynchronous PostgreSQL code in tests -------------------
 
