@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "common/redact.hpp"
+#include "common/text.hpp"
 #include "config/expand.hpp"
 
 namespace drwatch::config {
@@ -21,22 +22,6 @@ std::string FormatNumber(double value) {
   char buffer[32];
   auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
   return std::string(buffer, end);
-}
-
-// Fingerprint lines are "key=value\n": escape so a value cannot forge a line.
-std::string Escape(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -336,7 +321,7 @@ void NodeReader::Record(std::string_view key, std::string_view value) {
   *fingerprint_ += fingerprint_prefix_;
   *fingerprint_ += key;
   *fingerprint_ += '=';
-  *fingerprint_ += Escape(value);
+  *fingerprint_ += EscapeBackslashNewline(value);
   *fingerprint_ += '\n';
 }
 

@@ -1,5 +1,7 @@
 #include "metrics/sample.hpp"
 
+#include "common/text.hpp"
+
 #include <prometheus/client_metric.h>
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
@@ -10,23 +12,6 @@
 
 namespace drwatch::metrics {
 namespace {
-
-// prometheus-cpp 1.0 writes HELP text verbatim; the format requires
-// backslash and newline escaped there (promtool rejects a raw "\e").
-std::string EscapeHelp(const std::string& help) {
-  std::string out;
-  out.reserve(help.size());
-  for (char c : help) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 // prometheus-cpp 1.0 writes NaN as "Nan"; Prometheus spells it "NaN". A
 // sample line is the only line that does not start with '#' and, since label
@@ -79,7 +64,7 @@ std::string RenderText(const std::vector<Sample>& samples) {
     if (inserted) {
       f.type = sample.type;
       f.family.name = sample.name;
-      f.family.help = EscapeHelp(sample.help);
+      f.family.help = EscapeBackslashNewline(sample.help);
       f.family.type = sample.type == MetricType::kCounter ? prometheus::MetricType::Counter
                                                           : prometheus::MetricType::Gauge;
     }
