@@ -24,6 +24,8 @@ enum class Outcome { kDone, kCancelled, kBroken };
 
 // After a cancellation any further co_await throws, even when the last wait
 // completed before the cancellation arrived: check before every co_await.
+// (co_await appears only as a whole statement or initializer here: GCC 12
+// miscompiles it inside conditions and call arguments.)
 bool Cancelled(const asio::cancellation_state& state) {
   return state.cancelled() != asio::cancellation_type::none;
 }
@@ -186,9 +188,9 @@ asio::awaitable<Outcome> Connection::Impl::Wait(asio::posix::descriptor_base::wa
   boost::system::error_code ec;
   socket.assign(fd, ec);
   if (ec) co_return Outcome::kBroken;
-  std::tie(ec) = co_await socket.async_wait(type, asio::as_tuple(asio::use_awaitable));
-  if (ec == asio::error::operation_aborted) co_return Outcome::kCancelled;
-  co_return ec ? Outcome::kBroken : Outcome::kDone;
+  auto [waited] = co_await socket.async_wait(type, asio::as_tuple(asio::use_awaitable));
+  if (waited == asio::error::operation_aborted) co_return Outcome::kCancelled;
+  co_return waited ? Outcome::kBroken : Outcome::kDone;
 }
 
 Outcome Connection::Impl::Broken(QueryResult& out) {
@@ -200,12 +202,14 @@ Outcome Connection::Impl::Broken(QueryResult& out) {
 asio::awaitable<std::string> Connection::Impl::Handshake() {
   // Before the first PQconnectPoll the socket is to be treated as writable-awaited.
   PostgresPollingStatusType status = PGRES_POLLING_WRITING;
+  auto cancellation = co_await asio::this_coro::cancellation_state;
   for (;;) {
     if (status == PGRES_POLLING_FAILED || PQstatus(conn) == CONNECTION_BAD) co_return ConnError(conn);
     if (status == PGRES_POLLING_OK) co_return std::string();
-    if (Cancelled(co_await asio::this_coro::cancellation_state)) co_return kCancelled;
-    Outcome waited = co_await Wait(status == PGRES_POLLING_READING ? asio::posix::descriptor_base::wait_read
-                                                                   : asio::posix::descriptor_base::wait_write);
+    if (Cancelled(cancellation)) co_return kCancelled;
+    auto direction = status == PGRES_POLLING_READING ? asio::posix::descriptor_base::wait_read
+                                                     : asio::posix::descriptor_base::wait_write;
+    Outcome waited = co_await Wait(direction);
     if (waited == Outcome::kCancelled) co_return kCancelled;
     if (waited == Outcome::kBroken) co_return "connection failed: socket error";
     status = PQconnectPoll(conn);
@@ -213,17 +217,18 @@ asio::awaitable<std::string> Connection::Impl::Handshake() {
 }
 
 asio::awaitable<Outcome> Connection::Impl::Run(const char* sql, QueryResult& out) {
+  auto cancellation = co_await asio::this_coro::cancellation_state;
   if (!PQsendQuery(conn, sql)) co_return Broken(out);
   query_in_flight = true;
   for (int flushed; (flushed = PQflush(conn)) != 0;) {
     if (flushed < 0) co_return Broken(out);
-    if (Cancelled(co_await asio::this_coro::cancellation_state)) co_return Outcome::kCancelled;
+    if (Cancelled(cancellation)) co_return Outcome::kCancelled;
     Outcome waited = co_await Wait(asio::posix::descriptor_base::wait_write);
     if (waited != Outcome::kDone) co_return waited == Outcome::kBroken ? Broken(out) : waited;
   }
   for (;;) {
     while (PQisBusy(conn)) {
-      if (Cancelled(co_await asio::this_coro::cancellation_state)) co_return Outcome::kCancelled;
+      if (Cancelled(cancellation)) co_return Outcome::kCancelled;
       Outcome waited = co_await Wait(asio::posix::descriptor_base::wait_read);
       if (waited != Outcome::kDone) co_return waited == Outcome::kBroken ? Broken(out) : waited;
       if (!PQconsumeInput(conn)) co_return Broken(out);
@@ -244,7 +249,8 @@ asio::awaitable<std::unique_ptr<Connection>> Connection::Connect(BlockingPool& p
     co_return nullptr;
   }
   auto executor = co_await asio::this_coro::executor;
-  if (Cancelled(co_await asio::this_coro::cancellation_state)) {
+  auto cancellation = co_await asio::this_coro::cancellation_state;
+  if (Cancelled(cancellation)) {
     error = kCancelled;
     co_return nullptr;
   }
@@ -262,13 +268,13 @@ asio::awaitable<std::unique_ptr<Connection>> Connection::Connect(BlockingPool& p
     co_return nullptr;
   }
   auto impl = std::make_unique<Impl>(executor, pool, *started);
-  if (Cancelled(co_await asio::this_coro::cancellation_state)) {
+  if (Cancelled(cancellation)) {
     error = kCancelled;
     co_return nullptr;
   }
-  error = co_await impl->Handshake();
-  if (!error.empty()) {
-    error = Scrub(std::move(error), conninfo);
+  std::string failure = co_await impl->Handshake();
+  if (!failure.empty()) {
+    error = Scrub(std::move(failure), conninfo);
     co_return nullptr;
   }
   PQsetnonblocking(impl->conn, 1);
@@ -293,14 +299,21 @@ asio::awaitable<QueryResult> Connection::Execute(std::string sql) {
     out.error = "connection is not usable";
     co_return out;
   }
+  auto cancellation = co_await asio::this_coro::cancellation_state;
   Outcome outcome = Outcome::kCancelled;
-  if (!Cancelled(co_await asio::this_coro::cancellation_state)) outcome = co_await d.Run(sql.c_str(), out);
+  if (!Cancelled(cancellation)) {
+    Outcome ran = co_await d.Run(sql.c_str(), out);
+    outcome = ran;
+  }
   // Leave the connection idle for the next query: an error inside
   // "BEGIN ...; COMMIT" (or a query that opened a transaction) leaves one open.
   if (outcome == Outcome::kDone && PQtransactionStatus(d.conn) != PQTRANS_IDLE) {
     QueryResult ignored;
     outcome = Outcome::kCancelled;
-    if (!Cancelled(co_await asio::this_coro::cancellation_state)) outcome = co_await d.Run("ROLLBACK", ignored);
+    if (!Cancelled(cancellation)) {
+      Outcome rolled_back = co_await d.Run("ROLLBACK", ignored);
+      outcome = rolled_back;
+    }
     if (outcome == Outcome::kDone && PQtransactionStatus(d.conn) != PQTRANS_IDLE) outcome = Outcome::kBroken;
   }
   if (outcome != Outcome::kDone) d.broken = true;

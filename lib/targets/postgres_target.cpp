@@ -88,7 +88,8 @@ asio::awaitable<bool> PostgresTarget::State::Acquire() {
     locked = true;
     co_return true;
   }
-  auto waiter = std::make_shared<Waiter>(co_await asio::this_coro::executor);
+  auto executor = co_await asio::this_coro::executor;
+  auto waiter = std::make_shared<Waiter>(executor);
   waiter->timer.expires_at(Clock::time_point::max());
   waiters.push_back(waiter);
   co_await waiter->timer.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -130,21 +131,24 @@ std::string PostgresTarget::State::BackoffMessage(Clock::duration left) const {
 // query would hold the lock, end as a misleading timeout whenever the backoff
 // outlasts the check's deadline, and hide the original error.
 asio::awaitable<pg::QueryResult> PostgresTarget::State::Query(std::string sql) {
-  if (!co_await Acquire()) co_return Failed("cancelled while waiting for the connection");
+  auto cancellation = co_await asio::this_coro::cancellation_state;
+  bool acquired = co_await Acquire();
+  if (!acquired) co_return Failed("cancelled while waiting for the connection");
   Lease lease(*this);
-  if (Cancelled(co_await asio::this_coro::cancellation_state)) co_return Failed("cancelled");
+  if (Cancelled(cancellation)) co_return Failed("cancelled");
   if (conn && !conn->healthy()) Backoff("connection lost");
   if (!conn) {
     if (auto left = retry_at - Clock::now(); left > Clock::duration::zero()) {
       co_return Failed(BackoffMessage(left));
     }
     std::string error;
-    conn = co_await pg::Connection::Connect(pool, conninfo, error);
+    auto connected = co_await pg::Connection::Connect(pool, conninfo, error);
+    conn = std::move(connected);
     if (!conn) {
       Backoff("connect: " + error);
       co_return Failed("connect: " + error);
     }
-    if (Cancelled(co_await asio::this_coro::cancellation_state)) co_return Failed("cancelled");
+    if (Cancelled(cancellation)) co_return Failed("cancelled");
   }
   pg::QueryResult result = co_await conn->Execute(std::move(sql));
   if (conn->healthy()) {
@@ -165,8 +169,10 @@ PostgresTarget::PostgresTarget(boost::asio::any_io_executor executor, BlockingPo
 PostgresTarget::~PostgresTarget() = default;
 
 asio::awaitable<pg::QueryResult> PostgresTarget::State::Run(std::shared_ptr<State> self, std::string sql) {
-  if (Cancelled(co_await asio::this_coro::cancellation_state)) co_return Failed("cancelled");
-  co_return co_await self->Query(std::move(sql));
+  auto cancellation = co_await asio::this_coro::cancellation_state;
+  if (Cancelled(cancellation)) co_return Failed("cancelled");
+  pg::QueryResult result = co_await self->Query(std::move(sql));
+  co_return result;
 }
 
 // Not a coroutine itself: the state is captured now, while `this` is alive,

@@ -249,7 +249,7 @@ TEST_F(PgConnectionTest, QueryOnAFrozenServerIsCancelledAtTheDeadline) {
   auto drop = std::chrono::steady_clock::now();
   conn.reset();
   EXPECT_LT(Since(drop), 20ms);
-  PollUntil(io_, [] { return false; }, 300ms);
+  TurnLoop(io_, 300ms);
   EXPECT_GE(watch.ticks(), 20);
   EXPECT_LT(watch.worst_lateness(), 250ms);
 
@@ -271,7 +271,7 @@ TEST_F(PgConnectionTest, CancelThreadsAreCappedWhileTheServerIsFrozen) {
     SpawnWithDeadline<pg::QueryResult>(io_, conn->Execute(pg::WrapReadOnly("SELECT pg_sleep(30)", 1500ms)), 600ms,
                                        [&](auto, auto) { ++finished; });
   }
-  PollUntil(io_, [] { return false; }, 250ms);  // the queries are running
+  TurnLoop(io_, 250ms);  // the queries are running
   cluster().Freeze();
   ASSERT_TRUE(PollUntil(io_, [&] { return finished == kQueries; }, 2s));
 
@@ -280,7 +280,7 @@ TEST_F(PgConnectionTest, CancelThreadsAreCappedWhileTheServerIsFrozen) {
   auto drop = std::chrono::steady_clock::now();
   conns.clear();
   EXPECT_LT(Since(drop), 50ms);
-  PollUntil(io_, [] { return false; }, 300ms);
+  TurnLoop(io_, 300ms);
   EXPECT_EQ(ThreadCount() - threads_before, 8) << "one blocked PQcancel thread per query, up to the cap";
   EXPECT_LT(watch.worst_lateness(), 250ms);
   // The shared pool is not held up by the frozen server.

@@ -109,7 +109,7 @@ TEST_F(PgTargetTest, AHolderCancelledMidQueryReleasesTheLockAndStartsTheBackoff)
   EXPECT_EQ(second->error, "reconnect backoff (1s left) after: query cancelled");
   EXPECT_TRUE(PollUntil(io_, [&] { return cluster().Backends(app) == 0; }, 2s)) << "cancelled backend still there";
 
-  PollUntil(io_, [] { return false; }, 1s);  // the backoff
+  TurnLoop(io_, 1s);  // the backoff
   std::string pid = Value(*target, "SELECT pg_backend_pid()");
   EXPECT_THAT(pid, Not(StartsWith("error")));
   EXPECT_NE(pid, first_pid) << "a new connection";
@@ -175,7 +175,7 @@ TEST_F(PgTargetTest, FrozenServerFailsAtTheDeadlineAndTheTargetRecoversAfterTheT
   while (!ok && Since(thawed) < 5s) {
     r = Query(*target, "SELECT 1", 2s);
     ok = r && r->ok();
-    if (!ok) PollUntil(io_, [] { return false; }, 100ms);
+    if (!ok) TurnLoop(io_, 100ms);
   }
   EXPECT_TRUE(ok) << (r ? r->error : "deadline");
   std::cout << "[ figures  ] frozen target answered again " << Since(thawed).count()

@@ -236,6 +236,30 @@ std::string TemplateDir() {
   return path;
 }
 
+bool PostmasterAlive(const fs::path& pid_file) {
+  std::ifstream in(pid_file);
+  pid_t pid = 0;
+  if (!(in >> pid) || pid <= 0) return false;
+  return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+// A test process that crashed or was killed (ctest timeout) leaves its
+// directories behind; its servers died with it (PR_SET_PDEATHSIG).
+void RemoveStaleDirs() {
+  static bool done = false;
+  if (std::exchange(done, true)) return;
+  std::error_code ec;
+  auto now = fs::file_time_type::clock::now();
+  for (const auto& entry : fs::directory_iterator(fs::temp_directory_path(), ec)) {
+    std::string name = entry.path().filename().string();
+    if (!name.starts_with("drwatch-pg-") && !name.starts_with("drwatch-pgbouncer-")) continue;
+    auto modified = fs::last_write_time(entry.path(), ec);
+    if (ec || now - modified < std::chrono::minutes(10)) continue;
+    if (PostmasterAlive(entry.path() / "data" / "postmaster.pid")) continue;
+    fs::remove_all(entry.path(), ec);
+  }
+}
+
 struct PgConnDeleter {
   void operator()(PGconn* c) const { PQfinish(c); }
 };
@@ -246,7 +270,8 @@ struct PgResultDeleter {
 }  // namespace
 
 PgCluster::PgCluster() {
-  std::string bin = BinDir();
+  RemoveStaleDirs();
+  BinDir();  // fails loudly when PostgreSQL 15 is missing
   std::string tmpl = TemplateDir();
   dir_ = MakeOwnedTempDir("drwatch-pg-");
   try {
@@ -446,6 +471,10 @@ std::optional<std::chrono::milliseconds> PollUntil(boost::asio::io_context& io,
     io.restart();
     io.run_for(std::chrono::milliseconds(10));
   }
+}
+
+void TurnLoop(boost::asio::io_context& io, std::chrono::milliseconds duration) {
+  PollUntil(io, [] { return false; }, duration);
 }
 
 LoopWatch::LoopWatch(boost::asio::io_context& io, std::chrono::milliseconds period)

@@ -117,7 +117,8 @@ void SpawnWithDeadline(boost::asio::io_context& io, boost::asio::awaitable<T> ta
     using namespace boost::asio::experimental::awaitable_operators;
     Timer timer(co_await boost::asio::this_coro::executor);
     timer.expires_after(deadline);
-    auto winner = co_await (std::move(task) || timer.async_wait(boost::asio::use_awaitable));
+    auto wait = timer.async_wait(boost::asio::use_awaitable);
+    auto winner = co_await (std::move(task) || std::move(wait));
     if (winner.index() == 0) out = std::move(std::get<0>(winner));
   };
   auto out = std::make_shared<std::optional<T>>();
@@ -151,6 +152,9 @@ std::optional<T> RunWithDeadline(boost::asio::io_context& io, boost::asio::await
 std::optional<std::chrono::milliseconds> PollUntil(boost::asio::io_context& io,
                                                    const std::function<bool()>& done,
                                                    std::chrono::milliseconds timeout);
+
+/// Turns `io` for `duration` (a sleep that keeps the loop running).
+void TurnLoop(boost::asio::io_context& io, std::chrono::milliseconds duration);
 
 /// A repeating timer on the loop that records how late it fires: while the
 /// loop is never blocked, the worst lateness stays a few milliseconds.
