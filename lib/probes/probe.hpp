@@ -41,8 +41,16 @@ struct ProbeResult {
   /// front of the probe's own labels.
   std::vector<metrics::Sample> samples;
 
-  static ProbeResult Ok() { return ProbeResult{.success = true}; }
-  static ProbeResult Fail(std::string why) { return ProbeResult{.success = false, .reason = std::move(why)}; }
+  static ProbeResult Ok() {
+    ProbeResult r;
+    r.success = true;
+    return r;
+  }
+  static ProbeResult Fail(std::string why) {
+    ProbeResult r;
+    r.reason = std::move(why);
+    return r;
+  }
 };
 
 /// What one run may use.
