@@ -340,7 +340,10 @@ std::string WrapReadOnly(std::string_view query, std::chrono::milliseconds timeo
   // statement_timeout = 0 would mean no limit at all.
   auto ms = std::max<std::chrono::milliseconds::rep>(timeout.count(), 1);
   std::string sql = "BEGIN READ ONLY; SET LOCAL statement_timeout = '" + std::to_string(ms) + "ms'; ";
-  sql += TrimQuery(query);
+  auto body = TrimQuery(query);
+  sql += body;
+  // A trailing "-- comment" would swallow "; COMMIT": end its line first.
+  if (body.find("--") != std::string_view::npos) sql += '\n';
   sql += "; COMMIT";
   return sql;
 }

@@ -29,7 +29,7 @@ class PostgresRecency final : public Probe {
   boost::asio::awaitable<ProbeResult> Run(RunContext& ctx) override {
     auto& target = static_cast<targets::PostgresTarget&>(ctx.target);
     std::string sql = "SELECT extract(epoch FROM now() - drwatch_q.t) FROM (" +
-                      std::string(pg::TrimQuery(query_)) + ") AS drwatch_q(t)";
+                      std::string(pg::TrimQuery(query_)) + "\n) AS drwatch_q(t)";
     pg::QueryResult result = co_await target.Query(pg::WrapReadOnly(sql, ctx.timeout));
     if (!result.ok()) co_return ProbeResult::Fail("query: " + result.error);
     if (result.rows.empty() || result.rows[0].empty() || !result.rows[0][0]) {

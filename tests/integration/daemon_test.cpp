@@ -51,7 +51,7 @@ checks:
   - name: a_recency
     kind: postgres.recency
     target: a
-    query: SELECT max(created_at) FROM audit_logs
+    query: "SELECT max(created_at) FROM audit_logs -- newest row"
     max_age: 1h
     objective: rpo.daily_operations
 )";
@@ -294,8 +294,7 @@ TEST(DaemonServe, ReloadRefusesABadCatalogueAndAppliesAGoodOne) {
   text = text.substr(0, text.find("  - name: a_recency"));  // drop a_recency
   text += "  - name: a_query\n    kind: postgres.query\n    target: a\n    query: SELECT count(*) AS n FROM audit_logs\n";
   std::ofstream(path) << text;
-  auto reload = HttpRequest("POST", "127.0.0.1", d.port(), "/-/reload");
-  EXPECT_EQ(reload.status, 200) << reload.body;
+  d.process().Signal(SIGHUP);
   body = d.WaitMetrics([](const std::string& m) {
     return MetricValue(m, "drwatch_config_last_reload_successful") == 1 &&
            MetricValue(m, "drwatch_query_n", {"check=\"a_query\""}).has_value();
@@ -305,9 +304,15 @@ TEST(DaemonServe, ReloadRefusesABadCatalogueAndAppliesAGoodOne) {
   EXPECT_EQ(MetricValue(body, "drwatch_query_n", {"check=\"a_query\""}), 1);
 
   std::ofstream(path) << "checks: []\nbogus: 1\n";
-  reload = HttpRequest("POST", "127.0.0.1", d.port(), "/-/reload");
+  auto reload = HttpRequest("POST", "127.0.0.1", d.port(), "/-/reload");
   EXPECT_EQ(reload.status, 500);
   EXPECT_NE(reload.body.find("bogus: unknown key"), std::string::npos) << reload.body;
+  EXPECT_EQ(MetricValue(d.Metrics(), "drwatch_config_last_reload_successful"), 0);
+
+  std::ofstream(path) << text;
+  reload = HttpRequest("POST", "127.0.0.1", d.port(), "/-/reload");
+  EXPECT_EQ(reload.status, 200) << reload.body;
+  EXPECT_EQ(MetricValue(d.Metrics(), "drwatch_config_last_reload_successful"), 1);
 }
 
 TEST(DaemonServe, PasswordsNeverReachMetricsLogsOrOnceOutput) {

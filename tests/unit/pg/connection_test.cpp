@@ -24,6 +24,11 @@ TEST(WrapReadOnly, ZeroTimeoutStillBoundsTheStatement) {
   EXPECT_EQ(WrapReadOnly("SELECT 1", 0ms), "BEGIN READ ONLY; SET LOCAL statement_timeout = '1ms'; SELECT 1; COMMIT");
 }
 
+TEST(WrapReadOnly, ATrailingCommentCannotSwallowCommit) {
+  EXPECT_EQ(WrapReadOnly("SELECT 1 -- the answer\n;", 1000ms),
+            "BEGIN READ ONLY; SET LOCAL statement_timeout = '1000ms'; SELECT 1 -- the answer\n; COMMIT");
+}
+
 TEST(TrimQuery, DropsOnlyTrailingSemicolonsAndWhiteSpace) {
   EXPECT_EQ(TrimQuery("SELECT 1"), "SELECT 1");
   EXPECT_EQ(TrimQuery("SELECT 1;"), "SELECT 1");
