@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
 #include <cstdio>
 #include <iostream>
 
@@ -124,7 +127,11 @@ void App::WaitForSignal() {
   signals_.async_wait([this](boost::system::error_code ec, int signo) {
     if (ec) return;
     if (signo == SIGHUP) {
-      Reload();
+      if (reloading_) {
+        reload_again_ = true;
+      } else {
+        boost::asio::co_spawn(io_, Reload(), boost::asio::detached);
+      }
       WaitForSignal();
       return;
     }
@@ -145,15 +152,35 @@ void App::Shutdown() {
   timer->async_wait([this, timer](boost::system::error_code) { io_.stop(); });
 }
 
-std::string App::Reload() {
-  NotifyReloading();
-  auto loaded = config::LoadCatalogueFile(options_.config_file);
+boost::asio::awaitable<std::string> App::Reload() {
+  if (reloading_) co_return "a reload is already in progress";
+  reloading_ = true;
+  std::string errors;
+  do {
+    reload_again_ = false;
+    NotifyReloading();
+    // Reading the files (the catalogue, ${file:…} secrets) may block: a slow
+    // disk must not stall scrapes.
+    auto load = [path = options_.config_file] { return config::LoadCatalogueFile(path); };
+    auto drop = [](config::LoadResult) {};
+    std::optional<config::LoadResult> loaded = co_await RunBlocking(pool_, load, drop);
+    if (!loaded) {
+      reloading_ = false;
+      co_return "reload cancelled";
+    }
+    errors = Apply(std::move(*loaded));
+    NotifyReady();
+  } while (reload_again_);
+  reloading_ = false;
+  co_return errors;
+}
+
+std::string App::Apply(config::LoadResult loaded) {
   if (!loaded.errors.empty()) {
     last_reload_ok_ = false;
     for (const auto& e : loaded.errors) spdlog::error("{}", e);
     spdlog::error("reload refused: {} error(s) in {}; still running the previous catalogue",
                   loaded.errors.size(), options_.config_file);
-    NotifyReady();
     return JoinErrors(loaded.errors);
   }
   catalogue_ = loaded.catalogue;
@@ -162,7 +189,6 @@ std::string App::Reload() {
   last_reload_success_ = ToUnixSeconds(Clock::WallNow());
   spdlog::info("reloaded {}: {} checks, {} targets", options_.config_file, catalogue_->checks.size(),
                catalogue_->targets.size());
-  NotifyReady();
   return "";
 }
 

@@ -4,6 +4,7 @@
 // /-/reload (a new catalogue is built whole, then swapped; an invalid one is
 // refused and the old one keeps running).
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <memory>
@@ -31,7 +32,11 @@ class App {
   int Run();
 
  private:
-  std::string Reload();  // "" on success, else the errors
+  /// Loads the catalogue off the loop, then swaps it in; completes with ""
+  /// on success, else the errors. One reload at a time: a SIGHUP during a
+  /// reload runs another one after it.
+  boost::asio::awaitable<std::string> Reload();
+  std::string Apply(config::LoadResult loaded);
   std::string RenderMetrics();
   void WaitForSignal();
   void Shutdown();
@@ -45,6 +50,8 @@ class App {
   Watchdog watchdog_;
   std::shared_ptr<const config::Catalogue> catalogue_;
   bool last_reload_ok_ = false;
+  bool reloading_ = false;
+  bool reload_again_ = false;
   double last_reload_success_ = 0;
 };
 

@@ -55,7 +55,8 @@ struct LoadResult {
   std::vector<std::string> errors;             // "FILE:LINE:COL: PATH: message", redacted
 };
 
-/// Reads and validates the catalogue at `path`. An unreadable file is one
+/// Reads and validates the catalogue at `path` (blocking file reads: the
+/// daemon calls it off the loop; safe on any thread). An unreadable file is one
 /// error: "PATH: cannot read: REASON".
 LoadResult LoadCatalogueFile(const std::string& path);
 /// Validates catalogue text; `file` names it in messages.

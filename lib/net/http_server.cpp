@@ -213,6 +213,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<void> Serve(std::shared_ptr<Impl> self, std::shared_ptr<Session> session);
   asio::awaitable<void> RejectTooLarge(beast::tcp_stream& stream);
   Response Handle(const Request& request);
+  Response Finish(const Request& request, Response response);
+  bool IsAllowedReload(const Request& request) const;
+  asio::awaitable<Response> RunReload(const Request& request);
   Response Route(const Request& request);
   Response Metrics(const Request& request);
   Response Reload(const Request& request);
@@ -322,7 +325,12 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Impl> self,
       if (!IsNormalClose(read_ec)) spdlog::debug("http: read: {}", read_ec.message());
       break;
     }
-    Response response = Handle(parser.get());
+    Response response;
+    if (IsAllowedReload(parser.get())) {
+      response = co_await RunReload(parser.get());
+    } else {
+      response = Handle(parser.get());
+    }
     bool keep_alive = response.keep_alive();
     stream.expires_after(options_.io_timeout);
     auto [write_ec, written] = co_await http::async_write(stream, response, kNoThrow);
@@ -366,6 +374,10 @@ Response HttpServer::Impl::Handle(const Request& request) {
                   std::string_view(request.target()), e.what());
     response = TextResponse(http::status::internal_server_error, "Internal Server Error");
   }
+  return Finish(request, std::move(response));
+}
+
+Response HttpServer::Impl::Finish(const Request& request, Response response) {
   response.version(request.version());
   response.keep_alive(request.keep_alive());
   response.set(http::field::server, std::string("drwatch/") + kVersion);
@@ -421,9 +433,29 @@ Response HttpServer::Impl::Reload(const Request& request) {
   if (!options_.enable_lifecycle) {
     return TextResponse(http::status::forbidden, "Lifecycle API is not enabled.");
   }
-  std::string error = handlers_.reload ? handlers_.reload() : "reload is not supported";
-  return error.empty() ? TextResponse(http::status::ok, std::string())
-                       : TextResponse(http::status::internal_server_error, std::move(error));
+  // Allowed reloads are asynchronous and never get here (see RunReload).
+  return TextResponse(http::status::internal_server_error, "reload is not supported");
+}
+
+bool HttpServer::Impl::IsAllowedReload(const Request& request) const {
+  std::string_view target = request.target();
+  return options_.enable_lifecycle && handlers_.reload &&
+         target.substr(0, target.find('?')) == "/-/reload" &&
+         (request.method() == http::verb::post || request.method() == http::verb::put);
+}
+
+asio::awaitable<Response> HttpServer::Impl::RunReload(const Request& request) {
+  std::string error;
+  try {
+    std::string result = co_await handlers_.reload();
+    error = std::move(result);
+  } catch (const std::exception& e) {
+    spdlog::error("http: reload: {}", e.what());
+    error = "Internal Server Error";
+  }
+  Response response = error.empty() ? TextResponse(http::status::ok, std::string())
+                                    : TextResponse(http::status::internal_server_error, error);
+  co_return Finish(request, std::move(response));
 }
 
 // ---- public interface --------------------------------------------------------

@@ -5,6 +5,7 @@
 // clients cannot hold the loop or grow memory.
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <functional>
@@ -28,9 +29,10 @@ struct HttpHandlers {
   std::function<std::string()> metrics;
   /// True once a catalogue is loaded (GET /-/ready answers 200, else 503).
   std::function<bool()> ready;
-  /// Reloads the catalogue; returns an empty string on success, else the
-  /// error text for the response body (500).
-  std::function<std::string()> reload;
+  /// Reloads the catalogue; completes with an empty string on success, else
+  /// the error text for the response body (500). Asynchronous: loading a
+  /// catalogue reads files, which happens off the loop.
+  std::function<boost::asio::awaitable<std::string>()> reload;
 };
 
 /// Parses a listen address; throws std::invalid_argument naming what is wrong.

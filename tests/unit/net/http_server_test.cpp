@@ -59,10 +59,14 @@ struct HandlerState {
       return metrics;
     };
     handlers.ready = [this] { return ready.load(); };
-    handlers.reload = [this] {
+    handlers.reload = [this]() -> boost::asio::awaitable<std::string> {
       ++reload_calls;
-      std::lock_guard lock(mutex);
-      return reload_error;
+      std::string error;
+      {
+        std::lock_guard lock(mutex);
+        error = reload_error;
+      }
+      co_return error;
     };
     return handlers;
   }
