@@ -15,7 +15,12 @@ ObjectiveStatus EvaluateObjective(const config::Objective& objective,
     any_result = true;
     if (f.observed) status.observed = std::max(status.observed.value_or(*f.observed), *f.observed);
     if (!f.success) breached = true;
-    if (!f.last_success || now - *f.last_success > status.target_seconds) breached = true;
+    if (!f.last_success) breached = true;
+    // RPO only: data older than the objective is lost data. An RTO is
+    // measured by drills that may run weekly; their last result stands.
+    if (objective.kind == "rpo" && f.last_success && now - *f.last_success > status.target_seconds) {
+      breached = true;
+    }
   }
   if (status.observed && *status.observed > status.target_seconds) breached = true;
   if (any_result) status.met = !breached;

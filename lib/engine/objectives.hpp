@@ -26,8 +26,9 @@ struct ObjectiveStatus {
 };
 
 /// Evaluates one objective at wall time `now` (unix seconds). Met is false
-/// when the observed value exceeds the target, when a feeder is failing, or
-/// when a feeder's last success is older than the target.
+/// when the observed value exceeds the target, when a feeder is failing or
+/// never succeeded, or (RPO only) when a feeder's last success is older than
+/// the target. An RTO keeps the last drill's measurement however old it is.
 ObjectiveStatus EvaluateObjective(const config::Objective& objective,
                                   const std::vector<FeederState>& feeders, double now);
 

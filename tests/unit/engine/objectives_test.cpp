@@ -45,6 +45,14 @@ TEST(Objectives, BreachedWhenLastSuccessOlderThanTarget) {
   EXPECT_EQ(s.met, false);
 }
 
+TEST(Objectives, AnRtoKeepsAnOldDrillMeasurement) {
+  config::Objective rto{"rto", "authentication", std::chrono::minutes(15)};
+  auto s = EvaluateObjective(rto, {{true, true, 300, kNow - 7 * 86400}}, kNow);
+  EXPECT_EQ(s.met, true) << "a weekly drill's 5 min restore still meets a 15 min RTO";
+  s = EvaluateObjective(rto, {{true, true, 1200, kNow - 60}}, kNow);
+  EXPECT_EQ(s.met, false);
+}
+
 TEST(Objectives, SamplesCarryKindAndName) {
   std::vector<metrics::Sample> out;
   AppendObjectiveSamples(Rpo24h(), {86400, 60, true}, out);
