@@ -27,16 +27,21 @@ void Watchdog::Start() {
   uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
   period_ = std::chrono::microseconds(usec / 2);
+  running_ = true;
   Arm();
 }
 
-void Watchdog::Stop() { timer_.cancel(); }
+void Watchdog::Stop() {
+  running_ = false;
+  timer_.cancel();
+}
 
 void Watchdog::Arm() {
   sd_notify(0, "WATCHDOG=1");
   timer_.expires_after(period_);
+  // cancel() cannot recall a completion already queued: check running_ too.
   timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec) Arm();
+    if (!ec && running_) Arm();
   });
 }
 

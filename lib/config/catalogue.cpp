@@ -166,17 +166,46 @@ class Loader {
     bool ok = ReadCheckName(reader, spec);
     const probes::ProbeKind* kind = ReadKind(reader, spec);
     ok = ReadCheckTarget(reader, kind, spec) && kind != nullptr && ok;
-    ok = ReadSchedule(reader, spec) && ok;
+    ok = ReadSchedule(reader, kind, spec) && ok;
     ok = ReadCheckObjective(reader, spec) && ok;
     if (kind) {
       spec.probe = std::shared_ptr<probes::Probe>(kind->parse(reader));
       reader.Finish();  // after parse: the kind's own keys are known only now
+      if (spec.probe) ok = ReadReferences(reader, spec) && ok;
     }
     if (!ok || !spec.probe) return;
     const auto& target = cat_.targets.at(spec.target);
     spec.fingerprint = reader.fingerprint() + "interval=" + FormatDuration(spec.interval) +
                        "\ntimeout=" + FormatDuration(spec.timeout) + "\ntarget:\n" + target->fingerprint;
+    for (const auto& ref : spec.probe->ReferencedTargets()) {
+      spec.fingerprint += "\n" + ref.key + ":\n" + cat_.targets.at(ref.target)->fingerprint;
+    }
     cat_.checks.push_back(std::move(spec));
+  }
+
+  // The targets a probe uses besides its own (a replica): declared, of the
+  // type it needs, and not the check's own target.
+  bool ReadReferences(NodeReader& reader, const CheckSpec& spec) {
+    bool ok = true;
+    for (const auto& ref : spec.probe->ReferencedTargets()) {
+      auto declared = target_types_.find(ref.target);
+      if (declared == target_types_.end()) {
+        reader.Error(ref.key, "unknown target " + Quoted(ref.target) +
+                                  (target_names_.empty() ? " (no targets are declared)"
+                                                         : " (declared: " + Join(target_names_) + ")"));
+        ok = false;
+      } else if (!declared->second.empty() && declared->second != ref.type) {
+        reader.Error(ref.key, "kind " + spec.kind + " needs a " + ref.type + " target, " + Quoted(ref.target) +
+                                  " is " + declared->second);
+        ok = false;
+      } else if (ref.target == spec.target) {
+        reader.Error(ref.key, Quoted(ref.target) + " is the check's own target (name another one)");
+        ok = false;
+      } else {
+        ok = cat_.targets.contains(ref.target) && ok;  // declared but invalid: reported there
+      }
+    }
+    return ok;
   }
 
   bool ReadCheckName(NodeReader& reader, CheckSpec& spec) {
@@ -231,19 +260,20 @@ class Loader {
     return cat_.targets.contains(*target);
   }
 
-  // Interval and timeout, defaulted from global; the timeout must be shorter.
-  bool ReadSchedule(NodeReader& reader, CheckSpec& spec) {
+  // Interval and timeout, defaulted from the kind or global; the timeout must be shorter.
+  bool ReadSchedule(NodeReader& reader, const probes::ProbeKind* kind, CheckSpec& spec) {
     auto interval = reader.DurationValue("interval");
     auto timeout = reader.DurationValue("timeout");
     if ((reader.Has("interval") && !interval) || (reader.Has("timeout") && !timeout)) return false;
     if ((!interval || !timeout) && !global_schedule_ok_) return false;  // a default is already wrong
-    spec.interval = interval.value_or(cat_.global.interval);
+    bool kind_default = !interval && kind && kind->default_interval.count() > 0;
+    spec.interval = interval.value_or(kind_default ? kind->default_interval : cat_.global.interval);
     spec.timeout = timeout.value_or(cat_.global.timeout);
     if (spec.timeout < spec.interval) return true;
-    if (!interval && !timeout) return false;  // global's own error says it
+    if (!interval && !timeout && !kind_default) return false;  // global's own error says it
     std::string message = "timeout " + FormatDuration(spec.timeout) + (timeout ? "" : " (global.timeout)") +
                           " must be shorter than interval " + FormatDuration(spec.interval) +
-                          (interval ? "" : " (global.interval)");
+                          (interval ? "" : kind_default ? " (default of " + spec.kind + ")" : " (global.interval)");
     reader.Error(timeout ? "timeout" : "interval", message);
     return false;
   }

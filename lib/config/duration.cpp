@@ -1,5 +1,8 @@
 #include "config/duration.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include <array>
 #include <cstdint>
 
@@ -75,6 +78,12 @@ std::string FormatDuration(Duration d) {
     rest %= static_cast<std::uint64_t>(unit.ms);
   }
   return out;
+}
+
+std::string FormatAge(double seconds) {
+  seconds = std::max(0.0, seconds);
+  auto ms = seconds >= 1 ? std::llround(seconds) * 1000 : std::llround(seconds * 1000);
+  return ms == 0 ? "0s" : FormatDuration(Duration(ms));
 }
 
 }  // namespace drwatch::config

@@ -17,6 +17,10 @@ std::optional<Duration> ParseDuration(std::string_view text);
 /// Formats as the shortest combination of units ("1h30m", "250ms", "7d").
 std::string FormatDuration(Duration d);
 
+/// An age or lag for a log line: whole seconds from 1 s up ("12s", "3m5s"),
+/// milliseconds below ("250ms"), "0s" for zero or less.
+std::string FormatAge(double seconds);
+
 /// Seconds as a double, for *_seconds metrics.
 inline double ToSeconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 

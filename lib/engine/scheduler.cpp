@@ -28,6 +28,8 @@ struct Scheduler::Entry {
   config::CheckSpec spec;
   std::shared_ptr<targets::TargetRuntime> target;
   std::shared_ptr<CheckState> state;
+  /// The targets the probe names besides its own (ReferencedTargets()).
+  std::map<std::string, std::shared_ptr<targets::TargetRuntime>, std::less<>> referenced;
 };
 
 struct ProbeOutcome {
@@ -109,7 +111,8 @@ void Scheduler::Apply(std::shared_ptr<const config::Catalogue> catalogue) {
 
   std::vector<std::shared_ptr<Entry>> entries;
   for (const auto& spec : catalogue->checks) {
-    auto entry = std::make_shared<Entry>(Entry{spec, targets[spec.target].second, nullptr});
+    auto entry = std::make_shared<Entry>(Entry{spec, targets[spec.target].second, nullptr, {}});
+    for (const auto& ref : spec.probe->ReferencedTargets()) entry->referenced[ref.target] = targets[ref.target].second;
     auto old = old_entries.find(spec.name);
     if (old != old_entries.end() && old->second->spec.fingerprint == spec.fingerprint) {
       entry->state = old->second->state;
@@ -188,7 +191,12 @@ void Scheduler::Launch(const std::shared_ptr<Entry>& entry, Done done) {
                 boost::asio::any_io_executor executor) -> boost::asio::awaitable<void> {
     const auto& spec = entry->spec;
     auto start = Clock::now();
-    probes::RunContext ctx{executor, pool, *entry->target, spec.timeout, start + spec.timeout, spec.name};
+    auto find_target = [entry = entry.get()](std::string_view name) -> targets::TargetRuntime* {
+      auto it = entry->referenced.find(name);
+      return it == entry->referenced.end() ? nullptr : it->second.get();
+    };
+    probes::RunContext ctx{executor, pool, *entry->target, spec.timeout, start + spec.timeout, spec.name,
+                           find_target};
     ProbeOutcome outcome;
     try {
       outcome = co_await RunProbe(spec, ctx);

@@ -1,5 +1,7 @@
 #include "pg/connection.hpp"
 
+#include <charconv>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -325,6 +327,14 @@ asio::awaitable<QueryResult> Connection::Execute(std::string sql) {
     out.rows.clear();
   }
   co_return out;
+}
+
+std::optional<double> NumberOf(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  double value = 0;
+  auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || ptr != text->data() + text->size()) return std::nullopt;
+  return value;
 }
 
 std::string_view TrimQuery(std::string_view query) {

@@ -33,6 +33,10 @@ struct QueryResult {
 /// Trailing semicolons and white space of `query` are dropped.
 std::string WrapReadOnly(std::string_view query, std::chrono::milliseconds timeout);
 
+/// A numeric text value as libpq returns it ("1.5", "42"); nullopt for SQL
+/// NULL or anything else.
+std::optional<double> NumberOf(const std::optional<std::string>& text);
+
 /// `query` without trailing semicolons and white space, so it can be embedded.
 std::string_view TrimQuery(std::string_view query);
 

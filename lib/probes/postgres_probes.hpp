@@ -1,6 +1,7 @@
 #pragma once
 // Parsers of the PostgreSQL probe kinds, one per file:
-// postgres_ping.cpp, postgres_recency.cpp, postgres_query.cpp.
+// postgres_ping.cpp, postgres_recency.cpp, postgres_query.cpp,
+// postgres_wal_archive.cpp, postgres_replication.cpp.
 
 #include <memory>
 
@@ -11,5 +12,7 @@ namespace drwatch::probes {
 std::unique_ptr<Probe> ParsePostgresPing(config::NodeReader& check);
 std::unique_ptr<Probe> ParsePostgresRecency(config::NodeReader& check);
 std::unique_ptr<Probe> ParsePostgresQuery(config::NodeReader& check);
+std::unique_ptr<Probe> ParsePostgresWalArchive(config::NodeReader& check);
+std::unique_ptr<Probe> ParsePostgresReplication(config::NodeReader& check);
 
 }  // namespace drwatch::probes

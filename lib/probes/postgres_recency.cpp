@@ -13,14 +13,6 @@
 namespace drwatch::probes {
 namespace {
 
-std::optional<double> ParseNumber(const std::optional<std::string>& text) {
-  if (!text) return std::nullopt;
-  double value = 0;
-  auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (ec != std::errc() || ptr != text->data() + text->size()) return std::nullopt;
-  return value;
-}
-
 class PostgresRecency final : public Probe {
  public:
   PostgresRecency(std::string query, config::Duration max_age)
@@ -35,12 +27,10 @@ class PostgresRecency final : public Probe {
     if (result.rows.empty() || result.rows[0].empty() || !result.rows[0][0]) {
       co_return ProbeResult::Fail("no rows");
     }
-    auto age = ParseNumber(result.rows[0][0]);
+    auto age = pg::NumberOf(result.rows[0][0]);
     if (!age) co_return ProbeResult::Fail("query did not return a timestamp");
     double seconds = std::max(0.0, *age);
-    // Whole seconds read better in a log line than "2m58s956ms".
-    auto age_ms = seconds >= 1 ? std::llround(seconds) * 1000 : std::llround(seconds * 1000);
-    auto age_text = config::FormatDuration(config::Duration(age_ms));
+    auto age_text = config::FormatAge(seconds);
     ProbeResult out = seconds <= config::ToSeconds(max_age_)
                           ? ProbeResult::Ok()
                           : ProbeResult::Fail("newest row is " + age_text + " old, max_age " +

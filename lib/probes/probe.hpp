@@ -12,6 +12,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,12 +56,34 @@ struct ProbeResult {
 
 /// What one run may use.
 struct RunContext {
+  using FindTarget = std::function<targets::TargetRuntime*(std::string_view name)>;
+  // A constructor rather than aggregate initialisation, so callers that have
+  // no other targets may leave find_target out.
+  RunContext(boost::asio::any_io_executor executor, BlockingPool& pool, targets::TargetRuntime& target,
+             std::chrono::milliseconds timeout, Clock::time_point deadline, std::string_view check_name,
+             FindTarget find_target = {})
+      : executor(std::move(executor)), pool(pool), target(target), timeout(timeout), deadline(deadline),
+        check_name(check_name), find_target(std::move(find_target)) {}
+
   boost::asio::any_io_executor executor;
   BlockingPool& pool;
   targets::TargetRuntime& target;  // of the type the kind declares
   std::chrono::milliseconds timeout;
   Clock::time_point deadline;
   std::string_view check_name;
+  /// The run-time state of a target the probe names in ReferencedTargets()
+  /// (of the type declared there), or nullptr for any other name. Valid for
+  /// the whole run.
+  FindTarget find_target;
+};
+
+/// A target a check uses besides its own (storage.replication's `replica`):
+/// the catalogue checks that `target` is declared and of type `type`,
+/// reporting errors at the check's key `key`.
+struct TargetReference {
+  std::string key;
+  std::string target;
+  std::string type;
 };
 
 class Probe {
@@ -72,6 +95,8 @@ class Probe {
   /// Samples derived from configuration alone, exported whether or not a run
   /// succeeded (e.g. drwatch_data_max_age_seconds). Labels as for samples.
   virtual void StaticSamples(std::vector<metrics::Sample>& out) const {}
+  /// Other targets this check uses (see TargetReference); none by default.
+  virtual std::vector<TargetReference> ReferencedTargets() const { return {}; }
 };
 
 /// A probe kind: its catalogue name, the target type it needs, and the parser
@@ -81,6 +106,9 @@ struct ProbeKind {
   std::string_view name;
   std::string_view target_type;
   std::unique_ptr<Probe> (*parse)(config::NodeReader& check);
+  /// The interval of a check that sets none, when the kind has a default of
+  /// its own (an API with a rate limit); zero: global.interval.
+  std::chrono::milliseconds default_interval{};
 };
 
 /// The one list of probe kinds.

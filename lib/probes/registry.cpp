@@ -1,5 +1,7 @@
+#include "probes/http_probes.hpp"
 #include "probes/postgres_probes.hpp"
 #include "probes/probe.hpp"
+#include "probes/storage_probes.hpp"
 
 namespace drwatch::probes {
 
@@ -8,6 +10,13 @@ const std::vector<ProbeKind>& ProbeKinds() {
       {"postgres.ping", "postgres", &ParsePostgresPing},
       {"postgres.recency", "postgres", &ParsePostgresRecency},
       {"postgres.query", "postgres", &ParsePostgresQuery},
+      {"postgres.wal_archive", "postgres", &ParsePostgresWalArchive},
+      {"postgres.replication", "postgres", &ParsePostgresReplication},
+      {"http", "http", &ParseHttpProbe},
+      {"supabase.backups", "supabase", &ParseSupabaseBackups, std::chrono::minutes(15)},
+      {"storage.reachable", "storage", &ParseStorageReachable},
+      {"storage.freshness", "storage", &ParseStorageFreshness},
+      {"storage.replication", "storage", &ParseStorageReplication},
   };
   return kinds;
 }

@@ -100,6 +100,13 @@ std::shared_ptr<TargetSpec> ParseHttpTarget(config::NodeReader& node) {
       ok = false;
     }
     spec->url = *url;
+    std::string error;
+    auto parsed = net::ParseUrl(*url, error);
+    if (ok && !parsed) {
+      node.Error("url", "invalid URL: " + error);
+      ok = false;
+    }
+    if (parsed) spec->parsed_url = *parsed;
   }
   ok = ReadHeaders(node, spec->headers) && ok;
   if (node.Has("ca_file")) {
@@ -113,12 +120,32 @@ std::shared_ptr<TargetSpec> ParseHttpTarget(config::NodeReader& node) {
     spec->insecure_skip_verify = insecure.value_or(false);
   }
   if (!ok) return nullptr;
+  if (!spec->ca_file.empty() || spec->insecure_skip_verify) {
+    std::string error;
+    spec->tls = net::TlsClientConfig::Make(spec->ca_file, spec->insecure_skip_verify, error);
+    if (!spec->tls) {
+      node.Error("ca_file", error);
+      return nullptr;
+    }
+  } else if (spec->parsed_url.https()) {
+    spec->tls = net::TlsClientConfig::Default();  // loads the system CAs now, at load time
+  }
   return spec;
 }
 
 std::shared_ptr<TargetRuntime> HttpTargetSpec::MakeRuntime(boost::asio::any_io_executor executor,
                                                            BlockingPool& pool) const {
-  return std::make_shared<TargetRuntime>();
+  return std::make_shared<HttpTarget>(parsed_url, headers, tls);
+}
+
+net::HttpRequestSpec HttpTarget::Request(std::string_view method, std::string_view path) const {
+  net::HttpRequestSpec spec;
+  spec.method = std::string(method);
+  spec.url = url_;
+  spec.url.target = net::JoinTarget(url_.target, path);
+  spec.headers = headers_;
+  spec.tls = tls_;
+  return spec;
 }
 
 }  // namespace drwatch::targets

@@ -1,5 +1,7 @@
 #include "targets/http_target.hpp"
 #include "targets/postgres_target.hpp"
+#include "targets/storage_target.hpp"
+#include "targets/supabase_target.hpp"
 #include "targets/target.hpp"
 
 namespace drwatch::targets {
@@ -8,6 +10,8 @@ const std::vector<TargetType>& TargetTypes() {
   static const std::vector<TargetType> types = {
       {"postgres", &ParsePostgresTarget},
       {"http", &ParseHttpTarget},
+      {"supabase", &ParseSupabaseTarget},
+      {"storage", &ParseStorageTarget},
   };
   return types;
 }

@@ -269,19 +269,27 @@ struct PgResultDeleter {
 
 }  // namespace
 
-PgCluster::PgCluster() {
+PgCluster::PgCluster() : PgCluster(PgClusterOptions{}) {}
+
+PgCluster::PgCluster(const PgClusterOptions& options) {
   RemoveStaleDirs();
   BinDir();  // fails loudly when PostgreSQL 15 is missing
-  std::string tmpl = TemplateDir();
+  std::string tmpl = options.standby_of ? "" : TemplateDir();
   dir_ = MakeOwnedTempDir("drwatch-pg-");
   try {
     std::string output;
-    if (RunAsPostgres({"/bin/cp", "-a", tmpl, dir_ + "/data"}, output) != 0) {
+    if (options.standby_of) {
+      BaseBackup(*options.standby_of);
+    } else if (RunAsPostgres({"/bin/cp", "-a", tmpl, dir_ + "/data"}, output) != 0) {
       Fail("copying the cluster template failed: " + output);
     }
     WriteConfig();
+    WriteSettings(options);
     Start();
-    Exec(std::string("CREATE ROLE ") + kPasswordUser + " LOGIN PASSWORD '" + kPassword + "'");
+    // A standby is read-only and has the primary's roles already.
+    if (!options.standby_of) {
+      Exec(std::string("CREATE ROLE ") + kPasswordUser + " LOGIN PASSWORD '" + kPassword + "'");
+    }
   } catch (...) {
     if (postmaster_ > 0) StopChild(postmaster_, SIGQUIT, 5000);
     std::error_code ec;
@@ -303,8 +311,35 @@ void PgCluster::WriteConfig() const {
   std::ofstream hba(dir_ + "/data/pg_hba.conf", std::ios::trunc);
   hba << "local all all trust\n"
       << "host all " << kPasswordUser << " 127.0.0.1/32 scram-sha-256\n"
-      << "host all all 127.0.0.1/32 trust\n";
+      << "host all all 127.0.0.1/32 trust\n"
+      << "host replication all 127.0.0.1/32 trust\n";  // for pg_basebackup and standbys
   if (!hba) Fail("cannot write pg_hba.conf in " + dir_);
+}
+
+void PgCluster::WriteSettings(const PgClusterOptions& options) const {
+  std::vector<std::string> lines;
+  if (options.archive) {
+    std::string output;
+    if (RunAsPostgres({"/bin/mkdir", ArchiveDir()}, output) != 0) Fail("mkdir " + ArchiveDir() + ": " + output);
+    // No quoting needed: temp dirs have no spaces or quotes.
+    lines = {"archive_mode = on", "archive_command = 'cp %p " + ArchiveDir() + "/%f'"};
+  }
+  lines.insert(lines.end(), options.settings.begin(), options.settings.end());
+  if (lines.empty()) return;
+  std::ofstream conf(dir_ + "/data/postgresql.conf", std::ios::app);
+  conf << "\n# PgClusterOptions\n";
+  for (const auto& line : lines) conf << line << "\n";
+  if (!conf) Fail("cannot append to postgresql.conf in " + dir_);
+}
+
+// -R writes standby.signal and primary_conninfo; -c fast: no wait for a
+// scheduled checkpoint. A fresh cluster copies in well under a second.
+void PgCluster::BaseBackup(const PgCluster& primary) {
+  std::string output;
+  int rc = RunAsPostgres({BinDir() + "/pg_basebackup", "-d", primary.Dsn("connect_timeout=5"), "-D",
+                          dir_ + "/data", "-R", "-X", "stream", "-c", "fast", "--no-sync"},
+                         output);
+  if (rc != 0) Fail("pg_basebackup failed (exit " + std::to_string(rc) + "):\n" + output);
 }
 
 // Keeps the port across Stop() and Start(), so that DSNs stay valid.

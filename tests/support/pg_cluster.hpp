@@ -26,6 +26,20 @@ namespace drwatch::test {
 
 using Rows = std::vector<std::vector<std::optional<std::string>>>;
 
+class PgCluster;
+
+/// What makes a cluster differ from the default one.
+struct PgClusterOptions {
+  /// Lines appended to postgresql.conf ("cluster_name = 'standby1'"). Unlike
+  /// the fixed -c settings of the postmaster, ALTER SYSTEM can override them.
+  std::vector<std::string> settings = {};
+  /// archive_mode = on with an archive_command copying into ArchiveDir().
+  bool archive = false;
+  /// Makes a streaming standby of this running cluster (pg_basebackup -R)
+  /// instead of a fresh cluster; it inherits the primary's roles and settings.
+  const PgCluster* standby_of = nullptr;
+};
+
 class PgCluster {
  public:
   /// A login role that must authenticate with a password (scram-sha-256 on 127.0.0.1).
@@ -35,12 +49,16 @@ class PgCluster {
   /// initdb (or copies the cached template), starts the postmaster and waits
   /// until it accepts connections. Throws std::runtime_error on any failure.
   PgCluster();
+  /// The same with `options` (archiving, a standby, extra settings).
+  explicit PgCluster(const PgClusterOptions& options);
   /// Thaws, stops and removes the data directory.
   ~PgCluster();
   PgCluster(const PgCluster&) = delete;
   PgCluster& operator=(const PgCluster&) = delete;
 
   int Port() const { return port_; }
+  /// Where archive = true archives to (owned by postgres, removed with the cluster).
+  std::string ArchiveDir() const { return dir_ + "/archive"; }
   /// A key=value DSN for user postgres, database postgres on 127.0.0.1:Port();
   /// `extra` is appended verbatim ("application_name=x").
   std::string Dsn(const std::string& extra = "") const;
@@ -69,6 +87,8 @@ class PgCluster {
 
  private:
   void WriteConfig() const;
+  void WriteSettings(const PgClusterOptions& options) const;
+  void BaseBackup(const PgCluster& primary);
   void WaitReady();
 
   std::string dir_;  // owned by postgres; holds data/, the socket and the log

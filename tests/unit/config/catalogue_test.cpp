@@ -54,10 +54,11 @@ const std::vector<BadCase> kBadCases = {
     {"bad_duplicate_check.yml",
      {":9:11: checks[1].name: duplicate check name \"db_connectivity\" (first at 6:11)"}},
     {"bad_target_type.yml",
-     {":3:11: targets.primary.type: unknown target type \"mysql\" (known: postgres, http)"}},
+     {":3:11: targets.primary.type: unknown target type \"mysql\" (known: postgres, http, supabase, storage)"}},
     {"bad_kind.yml",
      {":7:11: checks[0].kind: unknown kind \"postgres.pong\" (known: postgres.ping, postgres.recency, "
-      "postgres.query)"}},
+      "postgres.query, postgres.wal_archive, postgres.replication, http, supabase.backups, storage.reachable, "
+      "storage.freshness, storage.replication)"}},
     {"bad_unknown_target.yml", {":8:13: checks[0].target: unknown target \"replica\" (declared: primary)"}},
     {"bad_unknown_objective.yml",
      {":14:16: checks[0].objective: unknown objective \"rpo.weekly\" (declared: rpo.realtime, "
@@ -178,6 +179,8 @@ TEST(LoadCatalogueFile, ReadsEveryKey) {
 
 TEST(LoadCatalogueFile, LoadsTheExampleCatalogue) {
   setenv("PRMCMS_DSN", "host=127.0.0.1 port=5432 dbname=prmcms user=drwatch password=example-pw", 1);
+  setenv("SUPABASE_ANON_KEY", "example-anon-key", 1);
+  setenv("SUPABASE_ACCESS_TOKEN", "sbp_example_token", 1);
   std::string path = std::string(DRWATCH_SOURCE_DIR) + "/config/drwatch.example.yml";
   LoadResult result = LoadCatalogueFile(path);
   ASSERT_EQ(result.errors, Errors{});
@@ -186,7 +189,10 @@ TEST(LoadCatalogueFile, LoadsTheExampleCatalogue) {
   EXPECT_GE(cat.checks.size(), 3u);
   std::set<std::string> kinds;
   for (const auto& check : cat.checks) kinds.insert(check.kind);
-  EXPECT_EQ(kinds, (std::set<std::string>{"postgres.ping", "postgres.recency", "postgres.query"}));
+  EXPECT_EQ(kinds, (std::set<std::string>{"postgres.ping", "postgres.recency", "postgres.query",
+                                          "postgres.wal_archive", "postgres.replication", "http",
+                                          "supabase.backups", "storage.reachable", "storage.freshness",
+                                          "storage.replication"}));
 }
 
 TEST(LoadCatalogueFile, LoadsTheDemoCatalogue) {
@@ -242,7 +248,7 @@ checks:
   LoadResult result = LoadCatalogueText(text, "f.yml");
   EXPECT_EQ(
       result.errors,
-      Errors{"f.yml:3:11: targets.primary.type: unknown target type \"mysql\" (known: postgres, http)"});
+      Errors{"f.yml:3:11: targets.primary.type: unknown target type \"mysql\" (known: postgres, http, supabase, storage)"});
 }
 
 TEST(LoadCatalogueText, RequiresTargetsAndChecks) {

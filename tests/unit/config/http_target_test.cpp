@@ -21,14 +21,14 @@ std::string WithWebTarget(const std::string& keys) {
 TEST(HttpTarget, ReadsEveryKey) {
   auto result = config::LoadCatalogueText(WithWebTarget("    url: http://127.0.0.1:8080/healthz\n"
                                                         "    headers: {Accept: application/json}\n"
-                                                        "    ca_file: /etc/ca.pem\n"
+                                                        "    ca_file: /etc/ssl/certs/ca-certificates.crt\n"
                                                         "    insecure_skip_verify: true\n"),
                                           "f.yml");
   ASSERT_EQ(result.errors, Errors{});
   const auto& web = dynamic_cast<const HttpTargetSpec&>(*result.catalogue->targets.at("web"));
   EXPECT_EQ(web.url, "http://127.0.0.1:8080/healthz");
   EXPECT_EQ(web.headers, (std::vector<std::pair<std::string, std::string>>{{"Accept", "application/json"}}));
-  EXPECT_EQ(web.ca_file, "/etc/ca.pem");
+  EXPECT_EQ(web.ca_file, "/etc/ssl/certs/ca-certificates.crt");
   EXPECT_TRUE(web.insecure_skip_verify);
   BlockingPool pool(1);
   EXPECT_NE(web.MakeRuntime({}, pool), nullptr);

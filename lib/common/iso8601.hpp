@@ -1,0 +1,18 @@
+#pragma once
+// Timestamps as APIs write them: ISO-8601 / RFC 3339 ("2026-11-25T02:30:00.000Z",
+// "2026-11-25 02:30:00+01:00") and HTTP dates ("Sun, 06 Nov 1994 08:49:37 GMT").
+
+#include <chrono>
+#include <optional>
+#include <string_view>
+
+namespace drwatch {
+
+/// Parses YYYY-MM-DD[T ]HH:MM:SS[.fraction](Z|±HH:MM|±HHMM|±HH). A zone is
+/// required; the fraction keeps microseconds. nullopt on anything else.
+std::optional<std::chrono::system_clock::time_point> ParseIso8601(std::string_view text);
+
+/// Parses an IMF-fixdate (RFC 9110: "Sun, 06 Nov 1994 08:49:37 GMT").
+std::optional<std::chrono::system_clock::time_point> ParseHttpDate(std::string_view text);
+
+}  // namespace drwatch

@@ -1,0 +1,131 @@
+#pragma once
+// A small asynchronous HTTP/1.1 client (Boost.Beast, OpenSSL) for probes that
+// run on the daemon's one event loop: one request per fresh connection, DNS
+// through Asio's resolver, TLS with certificate and host name verification,
+// a response body limit, and per-phase timings.
+//
+// Fetch has no timeouts of its own: the caller's per-operation cancellation
+// (the check's deadline, `co_await (Fetch(...) || timer)`) ends it promptly in
+// every phase, including a DNS look-up still running and a TLS handshake the
+// server never answers. It never throws for a failing server.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace boost::asio::ssl {
+class context;
+}
+
+namespace drwatch::net {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+/// An absolute http:// or https:// URL, split for a request.
+struct Url {
+  std::string scheme;    // "http" or "https" (lower case)
+  std::string userinfo;  // "user:password" before '@', or empty (percent-decoded)
+  std::string host;      // name or IP address; IPv6 without brackets
+  std::uint16_t port = 0;  // explicit or the scheme's default
+  std::string target;    // path and query, "/" at least; no fragment
+
+  bool https() const { return scheme == "https"; }
+  /// The Host header value: host, [v6] in brackets, ":port" unless default.
+  std::string HostHeader() const;
+  /// scheme://host[:port]target, without the userinfo (safe to log).
+  std::string ToString() const;
+};
+
+/// Parses an absolute http(s) URL. On failure returns nullopt and sets
+/// `error` ("unsupported scheme \"ftp\"", "missing host", "invalid port \"x\"", …).
+std::optional<Url> ParseUrl(std::string_view text, std::string& error);
+
+/// Appends `path` to the URL's target: exactly one '/' joins them; the URL's
+/// own query string stays last ("/api?k=1" + "/health" → "/api/health?k=1").
+std::string JoinTarget(std::string_view url_target, std::string_view path);
+
+/// A client TLS configuration: the trusted CAs and whether to verify. Build
+/// it once (it reads files: at load time or off the loop) and share it.
+class TlsClientConfig {
+ public:
+  /// Trusts the CAs of the PEM file `ca_file` instead of the system's when it
+  /// is not empty. Returns nullptr and sets `error` when a file cannot be
+  /// loaded. Blocking (reads files).
+  static std::shared_ptr<TlsClientConfig> Make(const std::string& ca_file, bool insecure_skip_verify,
+                                               std::string& error);
+  /// The process-wide default (system CAs, verification on). The first call
+  /// reads the system CA bundle: make it at load time, not on the loop.
+  static std::shared_ptr<TlsClientConfig> Default();
+
+  ~TlsClientConfig();
+  boost::asio::ssl::context& context() const { return *context_; }
+  bool verify() const { return verify_; }
+
+ private:
+  TlsClientConfig();
+  std::unique_ptr<boost::asio::ssl::context> context_;
+  bool verify_ = true;
+};
+
+inline constexpr std::size_t kDefaultBodyLimit = 1024 * 1024;
+
+/// One request.
+struct HttpRequestSpec {
+  std::string method = "GET";  // any token; HEAD reads no body
+  Url url;
+  /// Sent as given, after Host, User-Agent, Connection: close and (for a
+  /// body) Content-Length; a header given here replaces the default of the
+  /// same name. The URL's userinfo becomes Basic authorization unless an
+  /// Authorization header is given.
+  HeaderList headers;
+  std::string body;
+  /// For https: null means TlsClientConfig::Default().
+  std::shared_ptr<const TlsClientConfig> tls;
+  /// SNI and the name the certificate must match; empty means url.host.
+  std::string server_name;
+  /// Bytes of body kept; the rest is not read and `truncated` is set.
+  std::size_t body_limit = kDefaultBodyLimit;
+};
+
+/// How long each phase took, in seconds; a phase that did not happen (TLS
+/// for http, all after a failure) is absent. first_byte runs from the end of
+/// the handshake (or connect) to the end of the response header; transfer
+/// from there to the end of the body.
+struct HttpPhases {
+  std::optional<double> resolve, connect, tls, first_byte, transfer;
+};
+
+struct HttpResult {
+  /// Empty when a whole response (or the body up to the limit) arrived.
+  /// Otherwise "<phase>: <reason>", e.g. "resolve: Host not found
+  /// (authoritative)", "connect: Connection refused", "tls: certificate
+  /// verify failed: hostname mismatch", "read: end of stream", "cancelled".
+  std::string error;
+  int status = 0;  // 0 when no response header arrived
+  HeaderList headers;
+  std::string body;
+  bool truncated = false;  // body_limit reached: the rest was not read
+  HttpPhases phases;
+  /// notAfter of the server's (leaf) certificate, for https.
+  std::optional<std::chrono::system_clock::time_point> cert_not_after;
+
+  bool ok() const { return error.empty(); }
+  /// The first header named `name` (case-insensitive), or "" when absent.
+  std::string_view Header(std::string_view name) const;
+};
+
+/// Performs one request on a fresh connection and closes it. Cancel the
+/// awaiting coroutine (per-operation cancellation) to give up at any phase:
+/// the result then has error "cancelled" (or the coroutine sees
+/// operation_aborted), and nothing is left running on the loop.
+boost::asio::awaitable<HttpResult> Fetch(boost::asio::any_io_executor executor, HttpRequestSpec spec);
+
+}  // namespace drwatch::net

@@ -1,0 +1,29 @@
+#include "storage/backend.hpp"
+
+namespace drwatch::storage {
+namespace {
+
+bool Newer(const ObjectInfo& a, const ObjectInfo& b) {
+  return a.mtime != b.mtime ? a.mtime > b.mtime : a.key > b.key;
+}
+
+}  // namespace
+
+const ObjectInfo* Newest(const std::vector<ObjectInfo>& objects) {
+  const ObjectInfo* best = nullptr;
+  for (const auto& o : objects) {
+    if (!best || Newer(o, *best)) best = &o;
+  }
+  return best;
+}
+
+const ObjectInfo* Previous(const std::vector<ObjectInfo>& objects, const ObjectInfo& newest) {
+  const ObjectInfo* best = nullptr;
+  for (const auto& o : objects) {
+    if (&o == &newest || Newer(o, newest)) continue;
+    if (!best || Newer(o, *best)) best = &o;
+  }
+  return best;
+}
+
+}  // namespace drwatch::storage

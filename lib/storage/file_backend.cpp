@@ -1,0 +1,297 @@
+#include "storage/file_backend.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <system_error>
+
+#include "storage/pattern.hpp"
+
+namespace drwatch::storage {
+
+// The first of "finished" (pool thread) and "abandoned" (loop, at the
+// deadline) decides who accounts for the call: an abandoned call counts as
+// stuck until it finishes.
+struct FileBackend::Job {
+  std::mutex mu;
+  bool finished = false;
+  std::atomic<bool> abandoned{false};  // also read by long walks, to stop early
+
+  // Returns true when the loop gave up on the call.
+  bool Finish(std::atomic<int>& stuck) {
+    std::lock_guard lock(mu);
+    finished = true;
+    if (abandoned) --stuck;
+    return abandoned;
+  }
+  void Abandon(std::atomic<int>& stuck) {
+    std::lock_guard lock(mu);
+    if (finished) return;
+    abandoned = true;
+    ++stuck;
+  }
+};
+
+namespace {
+
+namespace asio = boost::asio;
+
+std::string ErrnoText(int error) { return std::generic_category().message(error); }
+
+std::string Fail(std::string_view what, const std::string& path, int error) {
+  return std::string(what) + " " + path + ": " + ErrnoText(error);
+}
+
+std::chrono::system_clock::time_point MTime(const struct stat& st) {
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+}
+
+std::string Join(const std::string& root, std::string_view key) {
+  if (key.empty()) return root;
+  return root == "/" ? "/" + std::string(key) : root + "/" + std::string(key);
+}
+
+std::string CheckRoot(const std::string& root) {
+  struct stat st {};
+  if (::stat(root.c_str(), &st) != 0) {
+    if (errno == ENOENT) return "path " + root + " does not exist";
+    return Fail("stat", root, errno);
+  }
+  if (!S_ISDIR(st.st_mode)) return "path " + root + " is not a directory";
+  return "";
+}
+
+// mkdir -p of the directories of `path` below `root` (which exists).
+std::string MakeParents(const std::string& root, const std::string& path) {
+  for (auto slash = path.find('/', root.size() + 1); slash != std::string::npos;
+       slash = path.find('/', slash + 1)) {
+    std::string dir = path.substr(0, slash);
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return Fail("mkdir", dir, errno);
+  }
+  return "";
+}
+
+std::string WriteAll(const std::string& path, const std::string& data) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return Fail("write", path, errno);
+  std::size_t done = 0;
+  std::string error;
+  while (done < data.size() && error.empty()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno != EINTR) error = Fail("write", path, errno);
+    if (n > 0) done += static_cast<std::size_t>(n);
+  }
+  if (error.empty() && ::fsync(fd) != 0) error = Fail("fsync", path, errno);
+  if (::close(fd) != 0 && error.empty()) error = Fail("close", path, errno);
+  if (!error.empty()) ::unlink(path.c_str());
+  return error;
+}
+
+GetResult ReadAll(const std::string& path, std::size_t max_bytes) {
+  GetResult out;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    out.error = Fail("read", path, errno);
+    return out;
+  }
+  char buffer[8192];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) out.error = Fail("read", path, errno);
+    if (n <= 0) break;
+    out.data.append(buffer, static_cast<std::size_t>(n));
+    if (out.data.size() > max_bytes) {
+      out.error = "read " + path + ": larger than " + std::to_string(max_bytes) + " bytes";
+      break;
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+// Walks the directories a pattern can match, at most `depth` levels deep,
+// never following a symbolic link to a directory (so no loops).
+class Walker {
+ public:
+  Walker(const std::string& root, const std::string& pattern, std::size_t max_entries,
+         const std::atomic<bool>& abandoned)
+      : root_(root), pattern_(pattern), depth_(PatternDepth(pattern)), max_entries_(max_entries),
+        abandoned_(abandoned) {}
+
+  ListResult Run() {
+    std::string start = LiteralDirectory(pattern_);
+    if (!start.empty()) start.pop_back();  // "daily/" → "daily"
+    Walk(start, start.empty() ? 0 : PatternDepth(start));
+    return std::move(out_);
+  }
+
+ private:
+  // `key_dir`: the directory relative to the root ("" for the root);
+  // `level`: its depth (0 for the root).
+  void Walk(const std::string& key_dir, std::size_t level) {
+    std::string dir_path = Join(root_, key_dir);
+    DIR* dir = ::opendir(dir_path.c_str());
+    if (!dir) {
+      // A literal directory of the pattern that does not exist: no objects.
+      if (errno != ENOENT || key_dir.empty()) out_.error = Fail("list", dir_path, errno);
+      return;
+    }
+    while (out_.error.empty()) {
+      errno = 0;
+      struct dirent* entry = ::readdir(dir);
+      if (!entry) {
+        if (errno != 0) out_.error = Fail("list", dir_path, errno);
+        break;
+      }
+      std::string_view name = entry->d_name;
+      if (name == "." || name == "..") continue;
+      if (++visited_ > max_entries_) {
+        out_.error = "more than " + std::to_string(max_entries_) + " entries under " +
+                     Join(root_, LiteralDirectory(pattern_)) + " (narrow the pattern)";
+        break;
+      }
+      if (abandoned_) {
+        out_.error = std::string(kCancelled);
+        break;
+      }
+      Visit(key_dir.empty() ? std::string(name) : key_dir + "/" + std::string(name), level + 1);
+    }
+    ::closedir(dir);
+  }
+
+  void Visit(const std::string& key, std::size_t level) {
+    std::string path = Join(root_, key);
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) return;  // removed meanwhile
+    if (S_ISDIR(st.st_mode)) {
+      if (level < depth_ && PatternMatches(PatternPrefix(pattern_, level), key)) Walk(key, level);
+      return;
+    }
+    if (level != depth_ || !PatternMatches(pattern_, key)) return;
+    if (S_ISLNK(st.st_mode) && ::stat(path.c_str(), &st) != 0) return;  // dangling
+    if (!S_ISREG(st.st_mode)) return;
+    out_.objects.push_back({key, static_cast<std::uint64_t>(st.st_size), MTime(st)});
+  }
+
+  const std::string& root_;
+  const std::string& pattern_;
+  std::size_t depth_;
+  std::size_t max_entries_;
+  const std::atomic<bool>& abandoned_;
+  std::size_t visited_ = 0;
+  ListResult out_;
+};
+
+}  // namespace
+
+FileBackend::FileBackend(BlockingPool& pool, std::string root) : pool_(pool), root_(std::move(root)) {}
+
+std::string FileBackend::Describe() const { return "file://" + root_; }
+
+std::string FileBackend::Locate(std::string_view key) const { return Join(root_, key); }
+
+// The public operations are plain functions returning Blocking's awaitable,
+// and Blocking names its lambdas: GCC 12 destroys a lambda temporary in a
+// co_await expression twice.
+template <typename T, typename F, typename D>
+asio::awaitable<T> FileBackend::Blocking(F fn, D on_abandoned) {
+  if (int stuck = stuck_->load(); stuck >= kMaxStuck) {
+    T out;
+    out.error = std::to_string(stuck) + " earlier file-system calls on " + root_ +
+                " are still hanging (is the mount stuck?)";
+    co_return out;
+  }
+  auto job = std::make_shared<Job>();
+  auto stuck = stuck_;
+  auto call = [fn = std::move(fn), on_abandoned = std::move(on_abandoned), job, stuck]() mutable {
+    T value = fn(*job);
+    if (job->Finish(*stuck)) on_abandoned(value);
+    return value;
+  };
+  auto discard = [](T) {};
+  auto result = co_await RunBlocking(pool_, std::move(call), discard);
+  if (!result) {
+    job->Abandon(*stuck_);
+    T out;
+    out.error = std::string(kCancelled);
+    co_return out;
+  }
+  co_return std::move(*result);
+}
+
+namespace {
+void Ignore(const auto&) {}
+}  // namespace
+
+asio::awaitable<Status> FileBackend::Check() {
+  return Blocking<Status>([root = root_](const Job&) { return Status{CheckRoot(root)}; },
+                          Ignore<Status>);
+}
+
+asio::awaitable<Status> FileBackend::Put(std::string key, std::string data) {
+  std::string path = Locate(key);
+  // A write abandoned at the deadline removes its own file once it lands.
+  return Blocking<Status>(
+      [root = root_, path, data = std::move(data)](const Job&) {
+        if (auto error = CheckRoot(root); !error.empty()) return Status{error};
+        if (auto error = MakeParents(root, path); !error.empty()) return Status{error};
+        return Status{WriteAll(path, data)};
+      },
+      [path](const Status& s) {
+        if (s.ok()) ::unlink(path.c_str());
+      });
+}
+
+asio::awaitable<GetResult> FileBackend::Get(std::string key, std::size_t max_bytes) {
+  return Blocking<GetResult>([path = Locate(key), max_bytes](const Job&) { return ReadAll(path, max_bytes); },
+                             Ignore<GetResult>);
+}
+
+asio::awaitable<Status> FileBackend::Delete(std::string key) {
+  return Blocking<Status>(
+      [path = Locate(key)](const Job&) {
+        return Status{::unlink(path.c_str()) == 0 ? "" : Fail("delete", path, errno)};
+      },
+      Ignore<Status>);
+}
+
+void FileBackend::DeleteDetached(std::string key) {
+  pool_.Post([path = Locate(key)] { ::unlink(path.c_str()); });
+}
+
+asio::awaitable<ListResult> FileBackend::List(std::string pattern, std::size_t max_entries) {
+  return Blocking<ListResult>(
+      [root = root_, pattern = std::move(pattern), max_entries](const Job& job) {
+        if (auto error = CheckRoot(root); !error.empty()) return ListResult{error, {}};
+        return Walker(root, pattern, max_entries, job.abandoned).Run();
+      },
+      Ignore<ListResult>);
+}
+
+asio::awaitable<std::optional<SpaceResult>> FileBackend::FreeSpace() {
+  auto call = [root = root_](const Job&) {
+    SpaceResult out;
+    struct statvfs vfs {};
+    if (::statvfs(root.c_str(), &vfs) != 0) {
+      out.error = Fail("statvfs", root, errno);
+      return out;
+    }
+    out.free_bytes = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+    out.free_inodes = vfs.f_favail;
+    return out;
+  };
+  auto ignore = Ignore<SpaceResult>;
+  SpaceResult space = co_await Blocking<SpaceResult>(std::move(call), ignore);
+  co_return space;
+}
+
+}  // namespace drwatch::storage

@@ -1,0 +1,43 @@
+#include "common/iso8601.hpp"
+
+#include <gtest/gtest.h>
+
+namespace drwatch {
+namespace {
+
+using namespace std::chrono;
+
+system_clock::time_point At(long long unix_seconds, long long micros = 0) {
+  return system_clock::time_point(seconds(unix_seconds)) + microseconds(micros);
+}
+
+TEST(ParseIso8601, ReadsZuluWithAndWithoutFraction) {
+  EXPECT_EQ(ParseIso8601("2026-11-25T02:30:00Z"), At(1795573800));
+  EXPECT_EQ(ParseIso8601("2026-11-25T02:30:00.000Z"), At(1795573800));
+  EXPECT_EQ(ParseIso8601("2026-11-25T02:30:00.5Z"), At(1795573800, 500000));
+  EXPECT_EQ(ParseIso8601("2026-11-25T02:30:00.123456789z"), At(1795573800, 123456));
+  EXPECT_EQ(ParseIso8601("2026-11-25 02:30:00Z"), At(1795573800));
+}
+
+TEST(ParseIso8601, AppliesOffsets) {
+  EXPECT_EQ(ParseIso8601("2026-11-25T03:30:00+01:00"), At(1795573800));
+  EXPECT_EQ(ParseIso8601("2026-11-24T21:00:00-0530"), At(1795573800));
+  EXPECT_EQ(ParseIso8601("2026-11-25T04:30:00.250+02"), At(1795573800, 250000));
+}
+
+TEST(ParseIso8601, RejectsEverythingElse) {
+  for (const char* bad : {"", "yesterday", "2026-11-25", "2026-11-25T02:30:00", "2026-13-01T00:00:00Z",
+                          "2026-02-30T00:00:00Z", "2026-11-25T24:00:00Z", "2026-11-25T02:30:00.Z",
+                          "2026-11-25T02:30:00Zjunk", "2026-11-25T02:30:00+1"}) {
+    EXPECT_FALSE(ParseIso8601(bad)) << bad;
+  }
+}
+
+TEST(ParseHttpDate, ReadsImfFixdate) {
+  EXPECT_EQ(ParseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT"), At(784111777));
+  EXPECT_FALSE(ParseHttpDate("Sunday, 06-Nov-94 08:49:37 GMT"));
+  EXPECT_FALSE(ParseHttpDate("Sun, 06 Foo 1994 08:49:37 GMT"));
+}
+
+}  // namespace
+}  // namespace drwatch

@@ -1,0 +1,202 @@
+// FileBackend on real directories: deadlines cancel a call that blocks in the
+// kernel (a FIFO nobody writes to) without blocking the loop, hanging calls
+// are counted and cap further calls, listings are bounded; and a write test
+// cancelled between write and delete leaves nothing behind.
+
+#include "storage/file_backend.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "config/catalogue.hpp"
+#include "storage/pattern.hpp"
+#include "support/pg_cluster.hpp"
+#include "targets/storage_target.hpp"
+
+namespace drwatch::storage {
+namespace {
+
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+class FileBackendTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string templ = (fs::temp_directory_path() / "drwatch-fb-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
+    dir_ = templ;
+  }
+  void TearDown() override {
+    ReleaseFifos();
+    test::TurnLoop(io_, 50ms);
+    fs::remove_all(dir_);
+  }
+
+  // A FIFO: opening it for reading blocks until a writer comes.
+  std::string MakeFifo(const std::string& name) {
+    std::string path = dir_ + "/" + name;
+    EXPECT_EQ(::mkfifo(path.c_str(), 0644), 0);
+    fifos_.push_back(path);
+    return path;
+  }
+  // Opens every FIFO for writing once, so the blocked readers return.
+  void ReleaseFifos() {
+    for (const auto& path : fifos_) {
+      int fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK);
+      if (fd >= 0) ::close(fd);
+    }
+    fifos_.clear();
+  }
+
+  std::string dir_;
+  std::vector<std::string> fifos_;
+  asio::io_context io_;
+  BlockingPool pool_{4};
+};
+
+TEST_F(FileBackendTest, DeadlineCancelsABlockedCallAndTheLoopRunsOn) {
+  FileBackend backend(pool_, dir_);
+  MakeFifo("stuck");
+  test::LoopWatch watch(io_, 5ms);
+  auto start = std::chrono::steady_clock::now();
+  auto result = test::RunWithDeadline(io_, backend.Get("stuck", 100), 200ms);
+  auto took = test::Since(start);
+  EXPECT_FALSE(result);  // the deadline won
+  EXPECT_GE(took, 190ms);
+  EXPECT_LT(took, 400ms);
+  EXPECT_LT(watch.worst_lateness(), 50ms);
+  EXPECT_EQ(backend.stuck(), 1);  // still blocked in open(2) on a pool thread
+  ReleaseFifos();
+  EXPECT_TRUE(test::PollUntil(io_, [&] { return backend.stuck() == 0; }, 2s));
+}
+
+TEST_F(FileBackendTest, HangingCallsCapFurtherCalls) {
+  FileBackend backend(pool_, dir_);
+  MakeFifo("a");
+  MakeFifo("b");
+  EXPECT_FALSE(test::RunWithDeadline(io_, backend.Get("a", 100), 50ms));
+  EXPECT_FALSE(test::RunWithDeadline(io_, backend.Get("b", 100), 50ms));
+  ASSERT_EQ(backend.stuck(), FileBackend::kMaxStuck);
+  auto start = std::chrono::steady_clock::now();
+  auto refused = test::RunWithDeadline(io_, backend.Check(), 1s);
+  ASSERT_TRUE(refused);
+  EXPECT_LT(test::Since(start), 50ms);
+  EXPECT_EQ(refused->error, "2 earlier file-system calls on " + dir_ + " are still hanging (is the mount stuck?)");
+  ReleaseFifos();
+  ASSERT_TRUE(test::PollUntil(io_, [&] { return backend.stuck() == 0; }, 2s));
+  auto ok = test::RunWithDeadline(io_, backend.Check(), 1s);
+  ASSERT_TRUE(ok);
+  EXPECT_TRUE(ok->ok()) << ok->error;
+}
+
+TEST_F(FileBackendTest, ListingIsBounded) {
+  for (int i = 0; i < 20; ++i) std::ofstream(dir_ + "/f" + std::to_string(i) + ".dump") << "x";
+  FileBackend backend(pool_, dir_);
+  auto bounded = test::RunWithDeadline(io_, backend.List("*.dump", 10), 5s);
+  ASSERT_TRUE(bounded);
+  EXPECT_EQ(bounded->error, "more than 10 entries under " + dir_ + " (narrow the pattern)");
+  auto all = test::RunWithDeadline(io_, backend.List("*.dump", 20), 5s);
+  ASSERT_TRUE(all);
+  EXPECT_TRUE(all->ok()) << all->error;
+  EXPECT_EQ(all->objects.size(), 20u);
+}
+
+TEST_F(FileBackendTest, PutGetDeleteRoundTrip) {
+  FileBackend backend(pool_, dir_);
+  auto put = test::RunWithDeadline(io_, backend.Put("a/b/c.txt", "hello"), 5s);
+  ASSERT_TRUE(put && put->ok()) << (put ? put->error : "timeout");
+  auto got = test::RunWithDeadline(io_, backend.Get("a/b/c.txt", 100), 5s);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->data, "hello");
+  auto small = test::RunWithDeadline(io_, backend.Get("a/b/c.txt", 2), 5s);
+  EXPECT_EQ(small->error, "read " + dir_ + "/a/b/c.txt: larger than 2 bytes");
+  auto again = test::RunWithDeadline(io_, backend.Put("a/b/c.txt", "x"), 5s);
+  EXPECT_EQ(again->error, "write " + dir_ + "/a/b/c.txt: File exists");
+  auto deleted = test::RunWithDeadline(io_, backend.Delete("a/b/c.txt"), 5s);
+  EXPECT_TRUE(deleted->ok());
+  auto gone = test::RunWithDeadline(io_, backend.Delete("a/b/c.txt"), 5s);
+  EXPECT_EQ(gone->error, "delete " + dir_ + "/a/b/c.txt: No such file or directory");
+  EXPECT_EQ(backend.Describe(), "file://" + dir_);
+}
+
+// A backend whose reads never finish (until cancelled), recording what the
+// probe asks of it.
+class SlowReadBackend final : public Backend {
+ public:
+  explicit SlowReadBackend(std::shared_ptr<Backend> real) : real_(std::move(real)) {}
+  std::string Describe() const override { return real_->Describe(); }
+  std::string Locate(std::string_view key) const override { return real_->Locate(key); }
+  asio::awaitable<Status> Check() override { return real_->Check(); }
+  asio::awaitable<Status> Put(std::string key, std::string data) override {
+    put_keys.push_back(key);
+    return real_->Put(std::move(key), std::move(data));
+  }
+  asio::awaitable<GetResult> Get(std::string, std::size_t) override {
+    Timer forever(co_await asio::this_coro::executor);
+    forever.expires_after(1h);
+    co_await forever.async_wait(asio::as_tuple(asio::use_awaitable));
+    co_return GetResult{std::string(kCancelled), {}};
+  }
+  asio::awaitable<Status> Delete(std::string key) override { return real_->Delete(std::move(key)); }
+  void DeleteDetached(std::string key) override {
+    detached_keys.push_back(key);
+    real_->DeleteDetached(std::move(key));
+  }
+  asio::awaitable<ListResult> List(std::string pattern, std::size_t max) override {
+    return real_->List(std::move(pattern), max);
+  }
+  asio::awaitable<std::optional<SpaceResult>> FreeSpace() override { return real_->FreeSpace(); }
+
+  std::vector<std::string> put_keys;
+  std::vector<std::string> detached_keys;
+
+ private:
+  std::shared_ptr<Backend> real_;
+};
+
+TEST_F(FileBackendTest, ACancelledWriteTestLeavesNothingBehind) {
+  auto result = config::LoadCatalogueText("targets:\n  t: {type: storage, url: \"file://" + dir_ +
+                                              "\"}\nchecks:\n  - {name: w, kind: storage.reachable, target: t}\n",
+                                          "f.yml");
+  ASSERT_EQ(result.errors, std::vector<std::string>{});
+  auto slow = std::make_shared<SlowReadBackend>(std::make_shared<FileBackend>(pool_, dir_));
+  targets::StorageTarget target(slow);
+  const auto& check = result.catalogue->checks[0];
+  probes::RunContext ctx{io_.get_executor(), pool_, target, 300ms, Clock::now() + 300ms, check.name, nullptr};
+  auto start = std::chrono::steady_clock::now();
+  auto r = test::RunWithDeadline(io_, check.probe->Run(ctx), 300ms);
+  EXPECT_FALSE(r);
+  EXPECT_LT(test::Since(start), 500ms);
+  ASSERT_EQ(slow->put_keys.size(), 1u);
+  EXPECT_EQ(slow->detached_keys, slow->put_keys);
+  EXPECT_TRUE(test::PollUntil(io_, [&] { return fs::is_empty(dir_ + "/.drwatch"); }, 2s));
+}
+
+TEST(Pattern, ValidatesAndMatches) {
+  EXPECT_EQ(ValidatePattern("daily/*.dump"), std::nullopt);
+  EXPECT_EQ(ValidatePattern(""), "empty pattern");
+  EXPECT_EQ(ValidatePattern("daily/"), "the pattern must name objects, not end with '/'");
+  EXPECT_EQ(ValidatePattern("a//b"), "empty segment (\"//\") in the pattern");
+  EXPECT_EQ(ValidatePattern("../b"), "\".\" and \"..\" are not allowed in a pattern");
+  EXPECT_TRUE(PatternMatches("daily/*.dump", "daily/a.dump"));
+  EXPECT_FALSE(PatternMatches("daily/*.dump", "daily/x/a.dump"));
+  EXPECT_FALSE(PatternMatches("daily/*.dump", "daily/.a.dump"));
+  EXPECT_TRUE(PatternMatches("daily/?.dump", "daily/a.dump"));
+  EXPECT_EQ(LiteralDirectory("daily/x/*.dump"), "daily/x/");
+  EXPECT_EQ(LiteralDirectory("*/daily/*.dump"), "");
+  EXPECT_EQ(LiteralDirectory("a.dump"), "");
+  EXPECT_EQ(PatternDepth("a/b/c"), 3u);
+  EXPECT_EQ(PatternPrefix("a/*/c", 2), "a/*");
+  EXPECT_EQ(PatternPrefix("a/*/c", 1), "a");
+}
+
+}  // namespace
+}  // namespace drwatch::storage
