@@ -9,6 +9,7 @@
 
 #include "config/catalogue.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/probe_harness.hpp"
 #include "support/pgbouncer.hpp"
 
 namespace drwatch::test {
@@ -22,23 +23,6 @@ using ::testing::HasSubstr;
 using ::testing::Lt;
 using ::testing::Not;
 using ::testing::StartsWith;
-
-// name{labels} -> value, for compact assertions.
-std::map<std::string, double> ByName(const std::vector<metrics::Sample>& samples) {
-  std::map<std::string, double> out;
-  for (const auto& s : samples) {
-    std::string key = s.name;
-    if (!s.labels.empty()) {
-      key += "{";
-      for (std::size_t i = 0; i < s.labels.size(); ++i) {
-        key += (i ? "," : "") + s.labels[i].first + "=" + s.labels[i].second;
-      }
-      key += "}";
-    }
-    out[key] = s.value;
-  }
-  return out;
-}
 
 class PostgresProbesTest : public PgClusterTest {
  protected:
@@ -130,10 +114,10 @@ TEST_F(PostgresProbesTest, RecencyTurnsStaleWhenTheNewestRowAges) {
   EXPECT_THAT(r->reason, StartsWith("newest row is "));
   ASSERT_TRUE(r->observed);
   EXPECT_LT(*r->observed, 1.0);
-  EXPECT_THAT(ByName(r->samples), ::testing::ElementsAre(::testing::Pair("drwatch_data_age_seconds", *r->observed)));
+  EXPECT_THAT(SamplesByName(r->samples), ::testing::ElementsAre(::testing::Pair("drwatch_data_age_seconds", *r->observed)));
   std::vector<metrics::Sample> static_samples;
   fresh.probe->StaticSamples(static_samples);
-  EXPECT_THAT(ByName(static_samples), ::testing::ElementsAre(::testing::Pair("drwatch_data_max_age_seconds", 1.0)));
+  EXPECT_THAT(SamplesByName(static_samples), ::testing::ElementsAre(::testing::Pair("drwatch_data_max_age_seconds", 1.0)));
 
   TurnLoop(io_, 1200ms);
   r = Run(fresh);
@@ -194,7 +178,7 @@ TEST_F(PostgresProbesTest, QueryTurnsNumericColumnsIntoLabelledSamples) {
       {"drwatch_query_ratio{shard=b}", 0.5}, {"drwatch_query_ok{shard=b}", 0},
       {"drwatch_query_maybe{shard=b}", 7},
   };
-  EXPECT_EQ(ByName(r->samples), expected);
+  EXPECT_EQ(SamplesByName(r->samples), expected);
 }
 
 TEST_F(PostgresProbesTest, AFailingQueryDoesNotSpoilTheSharedConnection) {
@@ -213,7 +197,7 @@ TEST_F(PostgresProbesTest, AFailingQueryDoesNotSpoilTheSharedConnection) {
   r = Run(Check(*catalogue, "fine"));
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->success) << r->reason;
-  EXPECT_EQ(ByName(r->samples), (std::map<std::string, double>{{"drwatch_query_five", 5}}));
+  EXPECT_EQ(SamplesByName(r->samples), (std::map<std::string, double>{{"drwatch_query_five", 5}}));
 }
 
 TEST_F(PostgresProbesTest, ASlowQueryEndsAtTheDeadline) {
