@@ -76,6 +76,7 @@ int RunOnce(const Options& options) {
 App::App(Options options)
     : options_(std::move(options)),
       signals_(io_, SIGINT, SIGTERM, SIGHUP),
+      store_(std::make_shared<engine::StateStore>(options_.storage_path)),
       scheduler_(io_.get_executor(), pool_),
       watchdog_(io_.get_executor()) {}
 
@@ -91,6 +92,12 @@ int App::Run() {
   catalogue_ = loaded.catalogue;
   last_reload_ok_ = true;
   last_reload_success_ = ToUnixSeconds(Clock::WallNow());
+  // Before the loop runs, like the catalogue itself: a few small files.
+  std::string state_error;
+  if (!store_->Prepare(state_error)) {
+    spdlog::error("state directory unusable (results will not survive a restart): {}", state_error);
+  }
+  auto persisted = engine::LoadStates(*store_, *catalogue_);
 
   net::HttpServerOptions http_options;
   http_options.listen_address = options_.listen_address;
@@ -108,7 +115,8 @@ int App::Run() {
     spdlog::error("{}", e.what());
     return 1;
   }
-  scheduler_.Apply(catalogue_);
+  scheduler_.EnablePersistence(store_);
+  scheduler_.Apply(catalogue_, persisted);
   scheduler_.Start();
   WaitForSignal();
   watchdog_.Start();
@@ -161,21 +169,28 @@ boost::asio::awaitable<std::string> App::Reload() {
     NotifyReloading();
     // Reading the files (the catalogue, ${file:…} secrets) may block: a slow
     // disk must not stall scrapes.
-    auto load = [path = options_.config_file] { return config::LoadCatalogueFile(path); };
-    auto drop = [](config::LoadResult) {};
-    std::optional<config::LoadResult> loaded = co_await RunBlocking(pool_, load, drop);
+    // The saved states of the checks come along: a new check resumes from its file.
+    auto load = [path = options_.config_file, store = store_] {
+      std::pair<config::LoadResult, std::map<std::string, engine::PersistedCheck>> out{
+          config::LoadCatalogueFile(path), {}};
+      if (out.first.catalogue) out.second = engine::LoadStates(*store, *out.first.catalogue);
+      return out;
+    };
+    using Loaded = std::pair<config::LoadResult, std::map<std::string, engine::PersistedCheck>>;
+    auto drop = [](Loaded) {};
+    std::optional<Loaded> loaded = co_await RunBlocking(pool_, load, drop);
     if (!loaded) {
       reloading_ = false;
       co_return "reload cancelled";
     }
-    errors = Apply(std::move(*loaded));
+    errors = Apply(std::move(loaded->first), loaded->second);
     NotifyReady();
   } while (reload_again_);
   reloading_ = false;
   co_return errors;
 }
 
-std::string App::Apply(config::LoadResult loaded) {
+std::string App::Apply(config::LoadResult loaded, const std::map<std::string, engine::PersistedCheck>& persisted) {
   if (!loaded.errors.empty()) {
     last_reload_ok_ = false;
     for (const auto& e : loaded.errors) spdlog::error("{}", e);
@@ -184,7 +199,7 @@ std::string App::Apply(config::LoadResult loaded) {
     return JoinErrors(loaded.errors);
   }
   catalogue_ = loaded.catalogue;
-  scheduler_.Apply(catalogue_);
+  scheduler_.Apply(catalogue_, persisted);
   last_reload_ok_ = true;
   last_reload_success_ = ToUnixSeconds(Clock::WallNow());
   spdlog::info("reloaded {}: {} checks, {} targets", options_.config_file, catalogue_->checks.size(),

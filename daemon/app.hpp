@@ -13,6 +13,7 @@
 
 #include "common/blocking.hpp"
 #include "engine/scheduler.hpp"
+#include "engine/state_store.hpp"
 #include "net/http_server.hpp"
 #include "options.hpp"
 #include "sd_notify.hpp"
@@ -36,7 +37,7 @@ class App {
   /// on success, else the errors. One reload at a time: a SIGHUP during a
   /// reload runs another one after it.
   boost::asio::awaitable<std::string> Reload();
-  std::string Apply(config::LoadResult loaded);
+  std::string Apply(config::LoadResult loaded, const std::map<std::string, engine::PersistedCheck>& persisted);
   std::string RenderMetrics();
   void WaitForSignal();
   void Shutdown();
@@ -45,6 +46,7 @@ class App {
   BlockingPool pool_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
+  std::shared_ptr<const engine::StateStore> store_;
   engine::Scheduler scheduler_;
   std::unique_ptr<net::HttpServer> http_;
   Watchdog watchdog_;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "app.hpp"
+#include "commands.hpp"
 #include "common/log.hpp"
 #include "drwatch/version.hpp"
 #include "options.hpp"
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
   SetupLogging(options->log_level, options->log_format);
   if (options->config_check) return daemon::CheckConfig(*options);
   if (options->once) return daemon::RunOnce(*options);
+  if (options->command != daemon::Command::kServe) return daemon::RunCommand(*options);
   try {
     daemon::App app(*options);
     return app.Run();

@@ -2,11 +2,27 @@
 
 #include <functional>
 #include <map>
+#include <set>
 
 namespace drwatch::daemon {
 
+const char* CommandName(Command c) {
+  switch (c) {
+    case Command::kServe: return "";
+    case Command::kBackupRun: return "backup run";
+    case Command::kBackupList: return "backup list";
+    case Command::kRestoreDrill: return "restore drill";
+    case Command::kRestoreLatest: return "restore latest";
+  }
+  return "";
+}
+
 std::string Usage() {
   return R"(usage: drwatchd --config.file=PATH [flags]
+       drwatchd --config.file=PATH [--storage.path=DIR] backup run CHECK
+       drwatchd --config.file=PATH [--storage.path=DIR] backup list CHECK
+       drwatchd --config.file=PATH [--storage.path=DIR] restore drill CHECK
+       drwatchd --config.file=PATH [--storage.path=DIR] restore latest CHECK --to DSN [--force]
 
 Watches a PostgreSQL application's backup and disaster-recovery health and
 exports the results as Prometheus metrics.
@@ -20,10 +36,93 @@ Flags:
   --log.format=FORMAT           text or json (default text)
   --config.check                validate the catalogue, print OK or every error, exit 0/1
   --once                        run every check once, print a table, exit 0 only if all succeeded
+  --storage.path=DIR            where check results survive a restart (default "/var/lib/drwatch")
   --version                     print the version and exit
   -h, --help                    print this help and exit
+
+Commands (same catalogue and code paths as the scheduled checks; exit 0 on
+success, 1 on failure, 2 on a usage or catalogue error, 130/143 on Ctrl-C/SIGTERM):
+  backup run CHECK              run a backup.pg_dump or backup.files check now
+  backup list CHECK             list a backup check's runs and verify their checksums
+  restore drill CHECK           run a restore.drill check now
+  restore latest CHECK --to DSN restore the newest verified run of a backup.pg_dump
+                                check into DSN (an empty database unless --force)
 )";
 }
+
+namespace {
+
+bool IsCheckName(const std::string& s) {
+  if (s.empty() || s[0] < 'a' || s[0] > 'z') return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+// The command in the positional words ("backup", "run", "CHECK"), or an error.
+bool ParseCommand(const std::vector<std::string>& words, Options& o, std::string& error) {
+  if (words.empty()) return true;
+  const std::string& group = words[0];
+  if (group != "backup" && group != "restore") {
+    error = "unknown command \"" + group + "\" (use backup run|list CHECK or restore drill|latest CHECK)";
+    return false;
+  }
+  std::string subs = group == "backup" ? "run or list" : "drill or latest";
+  if (words.size() < 2) {
+    error = group + " needs a subcommand: " + subs;
+    return false;
+  }
+  const std::map<std::string, Command> commands = {{"backup run", Command::kBackupRun},
+                                                   {"backup list", Command::kBackupList},
+                                                   {"restore drill", Command::kRestoreDrill},
+                                                   {"restore latest", Command::kRestoreLatest}};
+  std::string name = group + " " + words[1];
+  auto command = commands.find(name);
+  if (command == commands.end()) {
+    error = "unknown subcommand \"" + name + "\" (" + group + " takes " + subs + ")";
+    return false;
+  }
+  o.command = command->second;
+  if (words.size() < 3) {
+    error = name + " needs a check name";
+    return false;
+  }
+  o.check = words[2];
+  if (!IsCheckName(o.check)) {
+    error = "invalid check name \"" + o.check + "\" (use [a-z][a-z0-9_]*)";
+    return false;
+  }
+  if (words.size() > 3) {
+    error = "unexpected argument \"" + words[3] + "\" after " + name + " CHECK";
+    return false;
+  }
+  return true;
+}
+
+// Flags that do not fit the command (or its absence).
+bool CheckCombination(const Options& o, const std::set<std::string>& seen, std::string& error) {
+  bool restore_flags = seen.contains("--to") || seen.contains("--force");
+  if (restore_flags && o.command != Command::kRestoreLatest) {
+    error = "--to and --force go only with restore latest";
+    return false;
+  }
+  if (o.command == Command::kRestoreLatest && o.restore_to.empty()) {
+    error = "restore latest needs --to DSN";
+    return false;
+  }
+  if (o.command != Command::kServe && (o.once || o.config_check)) {
+    error = std::string(o.once ? "--once" : "--config.check") + " does not go with " + CommandName(o.command);
+    return false;
+  }
+  if (o.once && o.config_check) {
+    error = "--once and --config.check exclude each other";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 std::optional<Options> ParseOptions(const std::vector<std::string>& args, std::string& error) {
   Options o;
@@ -35,15 +134,25 @@ std::optional<Options> ParseOptions(const std::vector<std::string>& args, std::s
        [&](const std::string& v) { o.telemetry_path = v; return !v.empty() && v[0] == '/'; }},
       {"--log.level", [&](const std::string& v) { return ParseLogLevel(v, o.log_level); }},
       {"--log.format", [&](const std::string& v) { return ParseLogFormat(v, o.log_format); }},
+      {"--storage.path", [&](const std::string& v) { o.storage_path = v; return !v.empty(); }},
+      {"--to", [&](const std::string& v) { o.restore_to = v; return !v.empty(); }},
   };
   const std::map<std::string, bool*> flags = {
       {"--web.enable-lifecycle", &o.enable_lifecycle}, {"--config.check", &o.config_check},
       {"--once", &o.once}, {"--version", &o.version}, {"--help", &o.help}, {"-h", &o.help},
+      {"--force", &o.force},
   };
+  std::vector<std::string> words;  // positional: the command
+  std::set<std::string> seen;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
+    if (arg.empty() || arg[0] != '-') {
+      words.push_back(arg);
+      continue;
+    }
     auto eq = arg.find('=');
     std::string name = arg.substr(0, eq);
+    seen.insert(name);
     if (auto f = flags.find(name); f != flags.end() && eq == std::string::npos) {
       *f->second = true;
       continue;
@@ -63,18 +172,18 @@ std::optional<Options> ParseOptions(const std::vector<std::string>& args, std::s
       return std::nullopt;
     }
     if (!v->second(value)) {
-      error = "invalid value \"" + value + "\" for " + name;
+      // --to carries a DSN: never echo it (it can only be empty here anyway).
+      error = name == "--to" ? "flag --to needs a value" : "invalid value \"" + value + "\" for " + name;
       return std::nullopt;
     }
   }
-  if (o.config_file.empty() && !o.version && !o.help) {
+  if (o.version || o.help) return o;
+  if (!ParseCommand(words, o, error)) return std::nullopt;
+  if (o.config_file.empty()) {
     error = "missing --config.file";
     return std::nullopt;
   }
-  if (o.once && o.config_check) {
-    error = "--once and --config.check exclude each other";
-    return std::nullopt;
-  }
+  if (!CheckCombination(o, seen, error)) return std::nullopt;
   return o;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// Command-line flags, Prometheus exporter style (--flag=value or --flag value).
+// Command-line flags, Prometheus exporter style (--flag=value or --flag value),
+// and the commands for people after them (backup run CHECK, …).
 
 #include <spdlog/spdlog.h>
 
@@ -10,6 +11,11 @@
 #include "common/log.hpp"
 
 namespace drwatch::daemon {
+
+/// What to do: serve (the daemon), or one command for people.
+enum class Command { kServe, kBackupRun, kBackupList, kRestoreDrill, kRestoreLatest };
+/// "backup run", …; "" for kServe.
+const char* CommandName(Command c);
 
 struct Options {
   std::string config_file;
@@ -22,6 +28,11 @@ struct Options {
   bool once = false;
   bool version = false;
   bool help = false;
+  std::string storage_path = "/var/lib/drwatch";  // state that outlives a restart
+  Command command = Command::kServe;
+  std::string check;       // the command's CHECK
+  std::string restore_to;  // restore latest --to DSN: a secret, never printed
+  bool force = false;      // restore latest --force
 };
 
 /// Parses argv. On a bad command line returns nullopt and sets `error`.

@@ -159,12 +159,82 @@ class Loader {
       check.OwnFingerprint();
       ReadCheck(check);
     }
+    LinkChecks();
+  }
+
+  // Checks that build on other checks (a drill on its backup) are linked once
+  // every check is read: the one referred to may come later in the file.
+  void LinkChecks() {
+    std::map<std::string, std::size_t> index;
+    for (std::size_t i = 0; i < cat_.checks.size(); ++i) index[cat_.checks[i].name] = i;
+    std::map<std::string, std::chrono::milliseconds> objectives;
+    for (const auto& o : cat_.objectives) objectives[o.id()] = o.target;
+    for (auto [i, reader] : linked_) {
+      CheckSpec& spec = cat_.checks[i];
+      probes::LinkContext context{cat_.targets.at(spec.target).get(), {}, objectives};
+      bool ok = true;
+      for (const auto& ref : spec.probe->ReferencedChecks()) {
+        auto found = index.find(ref.check);
+        if (!CheckReferenceOk(*reader, spec, ref, found != index.end())) {
+          ok = false;
+          continue;
+        }
+        const CheckSpec& other = cat_.checks[found->second];
+        context.checks.push_back({other.name, other.target, cat_.targets.at(other.target).get(), other.probe.get()});
+        spec.fingerprint += "\n" + ref.key + ":\n" + other.fingerprint;
+      }
+      if (!ok) continue;
+      for (const auto& error : spec.probe->Link(context)) reader->Error(error.key, error.message);
+    }
+  }
+
+  // A referenced check is declared and of the kind needed; one declared but
+  // invalid was reported where it is declared.
+  bool CheckReferenceOk(NodeReader& reader, const CheckSpec& spec, const probes::CheckReference& ref, bool valid) {
+    auto declared = declared_checks_.find(ref.check);
+    if (declared == declared_checks_.end()) {
+      std::vector<std::string> names;
+      for (const auto& [name, kind] : declared_checks_) {
+        if (kind == ref.kind) names.push_back(name);
+      }
+      reader.Error(ref.key, "unknown check " + Quoted(ref.check) +
+                                (names.empty() ? " (no " + ref.kind + " checks are declared)"
+                                               : " (" + ref.kind + " checks: " + Join(names) + ")"));
+      return false;
+    }
+    if (!declared->second.empty() && declared->second != ref.kind) {
+      reader.Error(ref.key, "kind " + spec.kind + " needs a " + ref.kind + " check, " + Quoted(ref.check) +
+                                " is " + declared->second);
+      return false;
+    }
+    return valid && declared->second == ref.kind;
+  }
+
+  // Objectives a probe measures itself (a drill's systems) are declared.
+  bool ReadMeasuredObjectives(NodeReader& reader, const CheckSpec& spec) {
+    bool ok = true;
+    for (const auto& ref : spec.probe->MeasuredObjectives()) {
+      if (std::find(objective_ids_.begin(), objective_ids_.end(), ref.objective) != objective_ids_.end()) continue;
+      std::string message = "unknown objective " + Quoted(ref.objective) +
+                            (objective_ids_.empty() ? " (no objectives are declared)"
+                                                    : " (declared: " + Join(objective_ids_) + ")");
+      if (ref.item.empty() || !reader.node()[ref.key].IsMap()) {
+        reader.Error(ref.key, message);
+      } else {
+        Diagnostics scratch;  // the mapping's own errors were reported by the probe's parser
+        NodeReader items(reader.node()[ref.key], reader.PathOf(ref.key), scratch);
+        diag_.Error(items.MarkOf(ref.item), items.PathOf(ref.item), message);
+      }
+      ok = false;
+    }
+    return ok;
   }
 
   void ReadCheck(NodeReader& reader) {
     CheckSpec spec;
     bool ok = ReadCheckName(reader, spec);
     const probes::ProbeKind* kind = ReadKind(reader, spec);
+    if (!spec.name.empty()) declared_checks_.emplace(spec.name, spec.kind);
     ok = ReadCheckTarget(reader, kind, spec) && kind != nullptr && ok;
     ok = ReadSchedule(reader, kind, spec) && ok;
     ok = ReadCheckObjective(reader, spec) && ok;
@@ -172,14 +242,17 @@ class Loader {
       spec.probe = std::shared_ptr<probes::Probe>(kind->parse(reader));
       reader.Finish();  // after parse: the kind's own keys are known only now
       if (spec.probe) ok = ReadReferences(reader, spec) && ok;
+      if (spec.probe) ok = ReadMeasuredObjectives(reader, spec) && ok;
     }
     if (!ok || !spec.probe) return;
     const auto& target = cat_.targets.at(spec.target);
     spec.fingerprint = reader.fingerprint() + "interval=" + FormatDuration(spec.interval) +
                        "\ntimeout=" + FormatDuration(spec.timeout) + "\ntarget:\n" + target->fingerprint;
+    if (spec.schedule) spec.fingerprint += "\nschedule=" + spec.schedule->text;
     for (const auto& ref : spec.probe->ReferencedTargets()) {
       spec.fingerprint += "\n" + ref.key + ":\n" + cat_.targets.at(ref.target)->fingerprint;
     }
+    if (!spec.probe->ReferencedChecks().empty()) linked_.emplace_back(cat_.checks.size(), &reader);
     cat_.checks.push_back(std::move(spec));
   }
 
@@ -240,19 +313,20 @@ class Loader {
   }
 
   bool ReadCheckTarget(NodeReader& reader, const probes::ProbeKind* kind, CheckSpec& spec) {
-    auto target = reader.String("target", true);
+    const std::string key(kind && !kind->target_key.empty() ? kind->target_key : "target");
+    auto target = reader.String(key, true);
     if (!target) return false;
     spec.target = *target;
     auto declared = target_types_.find(*target);
     if (declared == target_types_.end()) {
-      reader.Error("target", "unknown target " + Quoted(*target) +
+      reader.Error(key, "unknown target " + Quoted(*target) +
                                  (target_names_.empty() ? " (no targets are declared)"
                                                         : " (declared: " + Join(target_names_) + ")"));
       return false;
     }
     const std::string& type = declared->second;
     if (kind && !type.empty() && kind->target_type != type) {
-      reader.Error("target", "kind " + std::string(kind->name) + " needs a " +
+      reader.Error(key, "kind " + std::string(kind->name) + " needs a " +
                                  std::string(kind->target_type) + " target, " + Quoted(*target) + " is " +
                                  type);
       return false;
@@ -265,17 +339,64 @@ class Loader {
     auto interval = reader.DurationValue("interval");
     auto timeout = reader.DurationValue("timeout");
     if ((reader.Has("interval") && !interval) || (reader.Has("timeout") && !timeout)) return false;
+    if (!ReadWallSchedule(reader, kind, spec)) return false;
+    if (spec.schedule) return ReadScheduledTimeout(reader, kind, timeout, spec);
     if ((!interval || !timeout) && !global_schedule_ok_) return false;  // a default is already wrong
     bool kind_default = !interval && kind && kind->default_interval.count() > 0;
     spec.interval = interval.value_or(kind_default ? kind->default_interval : cat_.global.interval);
-    spec.timeout = timeout.value_or(cat_.global.timeout);
+    spec.timeout = timeout.value_or(DefaultTimeout(kind));
     if (spec.timeout < spec.interval) return true;
     if (!interval && !timeout && !kind_default) return false;  // global's own error says it
-    std::string message = "timeout " + FormatDuration(spec.timeout) + (timeout ? "" : " (global.timeout)") +
+    std::string message = "timeout " + FormatDuration(spec.timeout) + (timeout ? "" : TimeoutOrigin(kind)) +
                           " must be shorter than interval " + FormatDuration(spec.interval) +
                           (interval ? "" : kind_default ? " (default of " + spec.kind + ")" : " (global.interval)");
     reader.Error(timeout ? "timeout" : "interval", message);
     return false;
+  }
+
+  // `schedule`, or the kind's default schedule when the check sets neither
+  // schedule nor interval. Sets the interval to the schedule's period.
+  bool ReadWallSchedule(NodeReader& reader, const probes::ProbeKind* kind, CheckSpec& spec) {
+    auto text = reader.String("schedule");
+    if (!text) {
+      if (reader.Has("schedule")) return false;
+      if (reader.Has("interval") || !kind || kind->default_schedule.empty()) return true;
+      text = std::string(kind->default_schedule);
+    } else if (reader.Has("interval")) {
+      reader.Error("schedule", "schedule and interval exclude each other (set one)");
+      return false;
+    }
+    std::string error;
+    spec.schedule = ParseSchedule(*text, error);
+    if (!spec.schedule) {
+      reader.Error("schedule", error);
+      return false;
+    }
+    spec.interval = std::chrono::duration_cast<Duration>(spec.schedule->Period());
+    return true;
+  }
+
+  // The timeout of a scheduled check: shorter than the schedule's period.
+  bool ReadScheduledTimeout(NodeReader& reader, const probes::ProbeKind* kind, const std::optional<Duration>& timeout,
+                            CheckSpec& spec) {
+    if (!timeout && !global_schedule_ok_) return false;  // global's own error says it
+    spec.timeout = timeout.value_or(DefaultTimeout(kind));
+    if (spec.timeout < spec.interval) return true;
+    reader.Error(timeout ? "timeout" : "schedule",
+                 "timeout " + FormatDuration(spec.timeout) + (timeout ? "" : TimeoutOrigin(kind)) +
+                     " must be shorter than the schedule's period " + FormatDuration(spec.interval));
+    return false;
+  }
+
+  // The timeout of a check that sets none: the kind's own default (backups
+  // run for minutes), else global.timeout; and how messages name it.
+  Duration DefaultTimeout(const probes::ProbeKind* kind) const {
+    if (kind && kind->default_timeout.count() > 0) return std::chrono::duration_cast<Duration>(kind->default_timeout);
+    return cat_.global.timeout;
+  }
+  static std::string TimeoutOrigin(const probes::ProbeKind* kind) {
+    if (kind && kind->default_timeout.count() > 0) return " (default of " + std::string(kind->name) + ")";
+    return " (global.timeout)";
   }
 
   bool ReadCheckObjective(NodeReader& reader, CheckSpec& spec) {
@@ -305,6 +426,8 @@ class Loader {
   std::map<std::string, std::string> target_types_;  // name → type, "" when unknown
   std::vector<std::string> objective_ids_;           // "rpo.realtime", document order
   std::map<std::string, YAML::Mark> check_names_;    // name → where first declared
+  std::map<std::string, std::string> declared_checks_;  // name → kind ("" when unknown), valid or not
+  std::vector<std::pair<std::size_t, NodeReader*>> linked_;  // checks to Link: index in cat_.checks, reader
 };
 
 }  // namespace

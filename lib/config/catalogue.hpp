@@ -5,10 +5,12 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/duration.hpp"
+#include "config/schedule.hpp"
 #include "probes/probe.hpp"
 #include "targets/target.hpp"
 
@@ -33,8 +35,10 @@ struct CheckSpec {
   std::string name;
   std::string kind;    // "postgres.recency"
   std::string target;  // key under targets:
-  Duration interval{};
+  Duration interval{};  // with a schedule: its period (1d or 7d)
   Duration timeout{};
+  /// Runs at these wall-clock times instead of every interval.
+  std::optional<Schedule> schedule;
   std::string objective;  // "rpo.daily_operations", or empty
   std::shared_ptr<probes::Probe> probe;
   /// Equal fingerprints mean the check (and its target) did not change, so a

@@ -127,8 +127,9 @@ YAML::Mark NodeReader::ValueMark(std::string_view key) const {
 }
 
 std::optional<std::string> NodeReader::ExpandAt(const YAML::Mark& mark, const std::string& path,
-                                                const std::string& text) {
+                                                const std::string& text, bool secret_values) {
   Expansion expansion = Expand(text);
+  if (!secret_values) expansion.secrets.clear();
   // Register even after an error: the values substituted so far are secrets.
   for (auto& secret : expansion.secrets) {
     Redactor::Global().Add(secret);
@@ -142,13 +143,21 @@ std::optional<std::string> NodeReader::ExpandAt(const YAML::Mark& mark, const st
 }
 
 std::optional<std::string> NodeReader::String(std::string_view key, bool required) {
+  return StringValue(key, required, true);
+}
+
+std::optional<std::string> NodeReader::PublicString(std::string_view key, bool required) {
+  return StringValue(key, required, false);
+}
+
+std::optional<std::string> NodeReader::StringValue(std::string_view key, bool required, bool secret) {
   auto value = Get(key, required);
   if (!value) return std::nullopt;
   if (!value->IsScalar()) {
     Error(key, "expected a string");
     return std::nullopt;
   }
-  auto expanded = ExpandAt(ValueMark(key), PathOf(key), value->Scalar());
+  auto expanded = ExpandAt(ValueMark(key), PathOf(key), value->Scalar(), secret);
   if (expanded) Record(key, *expanded);
   return expanded;
 }

@@ -58,6 +58,10 @@ class NodeReader {
   /// Scalar string with ${env:…}/${file:…} expanded. Missing and required:
   /// "missing required key". Not a scalar: "expected a string".
   std::optional<std::string> String(std::string_view key, bool required = false);
+  /// As String, for values that name places, not credentials (a storage
+  /// url, a directory): what ${env:…}/${file:…} put there is not treated as a
+  /// secret, so paths in messages stay readable.
+  std::optional<std::string> PublicString(std::string_view key, bool required = false);
   /// Duration such as "30s": "invalid duration \"abc\" (use e.g. 500ms, 30s, 5m, 1h30m, 7d)".
   std::optional<Duration> DurationValue(std::string_view key, bool required = false);
   /// Integer within [min, max]: "expected an integer between MIN and MAX".
@@ -113,7 +117,8 @@ class NodeReader {
   std::optional<YAML::Node> Get(std::string_view key, bool required);
   YAML::Mark ValueMark(std::string_view key) const;
   std::optional<std::string> ExpandAt(const YAML::Mark& mark, const std::string& path,
-                                      const std::string& text);
+                                      const std::string& text, bool secret = true);
+  std::optional<std::string> StringValue(std::string_view key, bool required, bool secret);
   void Record(std::string_view key, std::string_view value);
   NodeReader Child(YAML::Node node, std::string path, std::string fingerprint_key) const;
 

@@ -4,6 +4,22 @@
 
 namespace drwatch::engine {
 
+std::vector<FeederState> FeedersOf(const config::Objective& objective, const std::vector<CheckFeed>& checks) {
+  std::vector<FeederState> feeders;
+  const std::string id = objective.id();
+  for (const auto& c : checks) {
+    if (std::find(c.measured.begin(), c.measured.end(), id) != c.measured.end()) {
+      FeederState f = c.state;
+      auto value = c.objective_observed.find(id);
+      f.observed = value == c.objective_observed.end() ? std::nullopt : std::optional<double>(value->second);
+      feeders.push_back(f);
+    } else if (c.objective == id) {
+      feeders.push_back(c.state);
+    }
+  }
+  return feeders;
+}
+
 ObjectiveStatus EvaluateObjective(const config::Objective& objective,
                                   const std::vector<FeederState>& feeders, double now) {
   ObjectiveStatus status;

@@ -2,6 +2,7 @@
 // Recovery objectives (RPO, RTO): what the catalogue promises versus what the
 // checks that feed each objective observe.
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,19 @@ struct FeederState {
   std::optional<double> observed;        // seconds, e.g. data age
   std::optional<double> last_success;    // unix seconds
 };
+
+/// What one check last reported, as the objectives see it.
+struct CheckFeed {
+  std::string objective;                             // its `objective:` key, or empty
+  std::vector<std::string> measured;                 // objectives its probe measures itself (MeasuredObjectives)
+  FeederState state;                                 // `observed` is the check's single value
+  std::map<std::string, double> objective_observed;  // its value per measured objective
+};
+
+/// The feeders of `objective` among `checks`: each check that measures it
+/// (its value from objective_observed: a drill's time for one RTO system,
+/// absent when that system was not reached) or names it with `objective:`.
+std::vector<FeederState> FeedersOf(const config::Objective& objective, const std::vector<CheckFeed>& checks);
 
 struct ObjectiveStatus {
   double target_seconds = 0;

@@ -3,12 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "engine/objectives.hpp"
+#include "engine/state_store.hpp"
 
 namespace drwatch::engine {
 
@@ -62,6 +64,14 @@ metrics::Sample WithCheckLabels(metrics::Sample s, const config::CheckSpec& spec
 
 double WallSeconds() { return ToUnixSeconds(Clock::WallNow()); }
 
+using WallTime = std::chrono::system_clock::time_point;
+
+WallTime FromUnixSeconds(double seconds) {
+  return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::duration<double>(seconds)));
+}
+
+Clock::duration ToSteady(WallTime::duration d) { return std::chrono::duration_cast<Clock::duration>(d); }
+
 // One run of a probe within its deadline. The deadline timer and the probe
 // race; whichever finishes first cancels the other.
 boost::asio::awaitable<ProbeOutcome> RunProbe(const config::CheckSpec& spec, probes::RunContext& ctx) {
@@ -97,6 +107,11 @@ Clock::duration Scheduler::SpreadOffset(const std::string& name, Clock::duration
 }
 
 void Scheduler::Apply(std::shared_ptr<const config::Catalogue> catalogue) {
+  Apply(std::move(catalogue), {});
+}
+
+void Scheduler::Apply(std::shared_ptr<const config::Catalogue> catalogue,
+                      const std::map<std::string, PersistedCheck>& persisted) {
   decltype(targets_) targets;
   for (const auto& [name, spec] : catalogue->targets) {
     auto old = targets_.find(name);
@@ -118,7 +133,9 @@ void Scheduler::Apply(std::shared_ptr<const config::Catalogue> catalogue) {
       entry->state = old->second->state;
     } else {
       entry->state = std::make_shared<CheckState>();
-      if (started_) entry->state->next_due = Clock::now() + SpreadOffset(spec.name, spec.interval);
+      auto saved = persisted.find(spec.name);
+      if (saved != persisted.end() && saved->second.kind == spec.kind) Restore(*entry, saved->second);
+      if (started_) ScheduleFirst(*entry);
     }
     entries.push_back(std::move(entry));
   }
@@ -130,16 +147,46 @@ void Scheduler::Apply(std::shared_ptr<const config::Catalogue> catalogue) {
 
 void Scheduler::Start() {
   started_ = true;
-  auto now = Clock::now();
+  stopped_ = false;
   for (auto& e : entries_) {
-    if (!e->state->next_due) e->state->next_due = now + SpreadOffset(e->spec.name, e->spec.interval);
+    if (!e->state->next_due) ScheduleFirst(*e);
   }
   Arm();
+  if (writer_) ArmStatePoll();
+}
+
+// The first run: a scheduled check at its next time (or soon, when the saved
+// state shows it missed one while drwatchd was down); a check with a saved
+// last run one interval after it (or soon, when that is past); any other
+// check at its spread offset into the first interval.
+void Scheduler::ScheduleFirst(Entry& entry) {
+  const auto& spec = entry.spec;
+  CheckState& s = *entry.state;
+  auto now = Clock::now();
+  auto wall = Clock::WallNow();
+  auto soon = std::min<Clock::duration>(SpreadOffset(spec.name, spec.interval), kCatchUpWithin);
+  if (spec.schedule) {
+    bool missed = s.has_result &&
+                  FromUnixSeconds(s.last_run_timestamp) < config::PreviousOccurrence(*spec.schedule, wall);
+    s.next_wall_due = missed ? wall + std::chrono::duration_cast<WallTime::duration>(soon)
+                             : config::NextOccurrence(*spec.schedule, wall);
+    s.next_due = now + ToSteady(*s.next_wall_due - wall);
+    return;
+  }
+  if (!s.has_result) {
+    s.next_due = now + SpreadOffset(spec.name, spec.interval);
+    return;
+  }
+  // A last run "in the future" (the clock was stepped back) counts as now.
+  auto elapsed = std::max(ToSteady(wall - FromUnixSeconds(s.last_run_timestamp)), Clock::duration::zero());
+  s.next_due = elapsed >= spec.interval ? now + soon : now + (spec.interval - elapsed);
 }
 
 void Scheduler::Stop() {
   started_ = false;
+  stopped_ = true;
   timer_->cancel();
+  if (poll_timer_) poll_timer_->cancel();
   waiting_.clear();
   for (auto& e : entries_) {
     if (e->state->cancel) e->state->cancel->emit(boost::asio::cancellation_type::terminal);
@@ -149,7 +196,14 @@ void Scheduler::Stop() {
 void Scheduler::Arm() {
   if (!started_ || entries_.empty()) return;
   auto next = Clock::time_point::max();
-  for (const auto& e : entries_) next = std::min(next, *e->state->next_due);
+  bool scheduled = false;
+  for (const auto& e : entries_) {
+    next = std::min(next, *e->state->next_due);
+    scheduled = scheduled || e->spec.schedule.has_value();
+  }
+  // Scheduled checks follow the wall clock: look again at least every
+  // minute, so a clock step (NTP, a resumed VM) moves their runs with it.
+  if (scheduled) next = std::min(next, Clock::now() + std::chrono::minutes(1));
   timer_->expires_at(next);
   timer_->async_wait([this, alive = alive_](boost::system::error_code ec) {
     if (!ec && *alive) OnTick();
@@ -158,7 +212,12 @@ void Scheduler::Arm() {
 
 void Scheduler::OnTick() {
   auto now = Clock::now();
+  auto wall = Clock::WallNow();
   for (const auto& entry : entries_) {
+    if (entry->spec.schedule) {
+      TickScheduled(entry, now, wall);
+      continue;
+    }
     auto& due = *entry->state->next_due;
     if (due > now) continue;
     Due(entry);
@@ -166,6 +225,17 @@ void Scheduler::OnTick() {
     while (due <= now) due += entry->spec.interval;
   }
   Arm();
+}
+
+void Scheduler::TickScheduled(const std::shared_ptr<Entry>& entry, Clock::time_point now, WallTime wall) {
+  CheckState& s = *entry->state;
+  if (wall >= *s.next_wall_due) {
+    Due(entry);
+    // From the later of now and the time just served: a timer that fired a
+    // hair early by the wall clock must not serve the same time twice.
+    s.next_wall_due = config::NextOccurrence(*entry->spec.schedule, std::max(wall, *s.next_wall_due));
+  }
+  s.next_due = now + ToSteady(*s.next_wall_due - wall);
 }
 
 void Scheduler::Due(const std::shared_ptr<Entry>& entry) {
@@ -204,12 +274,21 @@ void Scheduler::Launch(const std::shared_ptr<Entry>& entry, Done done) {
       if (!*alive) co_return;
       outcome.result = RunResult::kFailure;
       outcome.probe.reason = std::string("internal error: ") + e.what();
-      spdlog::error("check {}: probe raised an exception (a bug): {}", spec.name, e.what());
+      // After Stop() this is its cancellation (handled below), not a bug.
+      if (!self->stopped_) spdlog::error("check {}: probe raised an exception (a bug): {}", spec.name, e.what());
     }
     if (!*alive) co_return;
     RunReport report{spec.name, outcome.result,
                      std::chrono::duration<double>(Clock::now() - start).count(),
-                     outcome.probe.observed, outcome.probe.reason};
+                     outcome.probe.observed, outcome.probe.reason, outcome.probe.details};
+    if (self->stopped_) {
+      // Cancelled by Stop() (shutdown, Ctrl-C): not a result of the check.
+      report.result = RunResult::kFailure;
+      report.reason = "cancelled";
+      self->Finished(entry);
+      if (done) done(report);
+      co_return;
+    }
     self->Record(*entry, report, outcome);
     self->Finished(entry);
     if (done) done(report);
@@ -231,6 +310,7 @@ void Scheduler::Record(Entry& entry, RunReport report, ProbeOutcome& outcome) {
   s.runs[static_cast<int>(outcome.result)]++;
   s.reason = report.reason;
   s.observed = outcome.probe.observed;
+  s.objective_observed = outcome.probe.objective_observed;
   s.samples.clear();
   for (auto& sample : outcome.probe.samples) s.samples.push_back(WithCheckLabels(std::move(sample), entry.spec));
 
@@ -242,6 +322,114 @@ void Scheduler::Record(Entry& entry, RunReport report, ProbeOutcome& outcome) {
     spdlog::debug("check {}: {} in {:.3f}s: {}", entry.spec.name, ToString(outcome.result),
                   report.duration_seconds, report.reason);
   }
+  Persist(entry);
+}
+
+void Scheduler::EnablePersistence(std::shared_ptr<const StateStore> store) {
+  store_ = store;
+  writer_ = std::make_unique<StateWriter>(executor_, pool_, std::move(store));
+  poll_timer_ = std::make_unique<Timer>(executor_);
+}
+
+void Scheduler::Persist(const Entry& entry) {
+  if (writer_) writer_->Save(entry.spec.name, EncodeState(entry.spec.name, entry.spec.kind, *entry.state));
+}
+
+// Takes a saved state's results (not its schedule). Counters never go
+// backwards: each is the larger of ours and the file's.
+void Scheduler::Restore(Entry& entry, const PersistedCheck& persisted) {
+  CheckState& s = *entry.state;
+  const CheckState& p = persisted.state;
+  s.has_result = p.has_result;
+  s.success = p.success;
+  s.last_result = p.last_result;
+  s.last_duration_seconds = p.last_duration_seconds;
+  s.last_run_timestamp = p.last_run_timestamp;
+  s.last_success_timestamp = p.last_success_timestamp;
+  for (std::size_t i = 0; i < s.runs.size(); ++i) s.runs[i] = std::max(s.runs[i], p.runs[i]);
+  s.reason = p.reason;
+  s.observed = p.observed;
+  s.objective_observed = p.objective_observed;
+  s.samples.clear();
+  for (const auto& sample : p.samples) s.samples.push_back(WithCheckLabels(sample, entry.spec));
+  if (writer_) writer_->SetKnownMtime(entry.spec.name, persisted.mtime_ns);
+}
+
+void Scheduler::ArmStatePoll() {
+  poll_timer_->expires_after(kStatePollInterval);
+  poll_timer_->async_wait([this, alive = alive_](boost::system::error_code ec) {
+    if (!ec && *alive && started_) PollStateFiles();
+  });
+}
+
+// Looks, off the loop, for check files newer than the ones this process
+// wrote or adopted: results of `drwatchd backup run` and the like.
+void Scheduler::PollStateFiles() {
+  struct Candidate {
+    std::string check;
+    std::string kind;
+    std::int64_t known = 0;
+    std::uint64_t generation = 0;
+  };
+  using Found = std::vector<std::pair<Candidate, PersistedCheck>>;
+  std::vector<Candidate> candidates;
+  for (const auto& e : entries_) {
+    const auto& name = e->spec.name;
+    if (writer_->Busy(name)) continue;
+    candidates.push_back({name, e->spec.kind, writer_->KnownMtime(name), writer_->Generation(name)});
+  }
+  auto scan = [store = store_, candidates = std::move(candidates)] {
+    Found found;
+    for (const auto& c : candidates) {
+      auto mtime = store->MtimeOf(c.check);
+      if (mtime == 0 || mtime <= c.known) continue;
+      std::string error;
+      auto loaded = store->Load(c.check, error);
+      if (!error.empty()) spdlog::warn("state of check {} not adopted: {}", c.check, error);
+      if (loaded && loaded->kind == c.kind) found.emplace_back(c, std::move(*loaded));
+    }
+    return found;
+  };
+  auto drop = [](Found) {};
+  auto adopt = [this, alive = alive_](std::optional<Found> found) {
+    if (!*alive) return;
+    if (found) {
+      for (const auto& [c, persisted] : *found) Adopt(c.check, c.generation, persisted);
+    }
+    if (started_) ArmStatePoll();
+  };
+  RunBlocking(pool_, std::move(scan), std::move(drop), boost::asio::bind_executor(executor_, std::move(adopt)));
+}
+
+void Scheduler::Adopt(const std::string& check, std::uint64_t generation, const PersistedCheck& persisted) {
+  if (writer_->Generation(check) != generation) return;  // we saved a newer result meanwhile
+  for (const auto& e : entries_) {
+    if (e->spec.name != check || e->spec.kind != persisted.kind) continue;
+    if (e->state->has_result && persisted.state.last_run_timestamp <= e->state->last_run_timestamp) {
+      writer_->SetKnownMtime(check, persisted.mtime_ns);  // not newer than what we have
+      return;
+    }
+    Restore(*e, persisted);
+    spdlog::info("check {}: adopted a result saved by another process ({}: {})", check,
+                 ToString(persisted.state.last_result), persisted.state.reason);
+    return;
+  }
+}
+
+bool Scheduler::RunNow(const std::string& check, std::function<void(const RunReport&)> done) {
+  for (const auto& e : entries_) {
+    if (e->spec.name != check) continue;
+    Launch(e, std::move(done));
+    return true;
+  }
+  return false;
+}
+
+const CheckState* Scheduler::StateOf(const std::string& check) const {
+  for (const auto& e : entries_) {
+    if (e->spec.name == check) return e->state.get();
+  }
+  return nullptr;
 }
 
 void Scheduler::Finished(const std::shared_ptr<Entry>& entry) {
@@ -311,17 +499,24 @@ void Scheduler::Collect(std::vector<metrics::Sample>& out) const {
   }
   if (!catalogue_) return;
   double now = WallSeconds();
+  std::vector<CheckFeed> feeds;
+  for (const auto& e : entries_) {
+    const CheckState& s = *e->state;
+    CheckFeed feed{e->spec.objective, {}, {s.has_result, s.success, s.observed, s.last_success_timestamp},
+                   s.objective_observed};
+    for (const auto& ref : e->spec.probe->MeasuredObjectives()) feed.measured.push_back(ref.objective);
+    feeds.push_back(std::move(feed));
+  }
   for (const auto& objective : catalogue_->objectives) {
-    std::vector<FeederState> feeders;
-    for (const auto& e : entries_) {
-      if (e->spec.objective != objective.id()) continue;
-      const CheckState& s = *e->state;
-      feeders.push_back({s.has_result, s.success, s.observed, s.last_success_timestamp});
-    }
-    AppendObjectiveSamples(objective, EvaluateObjective(objective, feeders, now), out);
+    AppendObjectiveSamples(objective, EvaluateObjective(objective, FeedersOf(objective, feeds), now), out);
   }
   out.push_back({"drwatch_scheduler_runs_in_flight", "Check runs in flight now.", MetricType::kGauge, {},
                  static_cast<double>(in_flight_)});
+  if (writer_) {
+    out.push_back({"drwatch_state_write_errors_total",
+                   "Check states that could not be saved under --storage.path.", MetricType::kCounter, {},
+                   static_cast<double>(writer_->write_errors())});
+  }
 }
 
 }  // namespace drwatch::engine

@@ -1,8 +1,9 @@
 #pragma once
-// The scheduler: runs every check of the catalogue on its interval on one
-// io_context, enforces each run's deadline by cancelling it, never overlaps a
+// The scheduler: runs every check of the catalogue on its interval (or at its
+// wall-clock schedule) on one io_context, enforces each run's deadline by cancelling it, never overlaps a
 // check with itself, caps runs in flight, and keeps every result in memory
-// for the next scrape. It owns the common per-check metrics.
+// for the next scrape. It owns the common per-check metrics. With a state
+// store it saves every result and resumes from the saved ones (state_store.hpp).
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -39,8 +40,11 @@ struct CheckState {
   std::array<std::uint64_t, 4> runs{};           // by RunResult
   std::string reason;
   std::optional<double> observed;
+  std::map<std::string, double> objective_observed;  // by objective id, from probes that measure several
   std::vector<metrics::Sample> samples;  // the probe's, from the last run
   std::optional<Clock::time_point> next_due;
+  /// Scheduled checks: the wall-clock time of the next run (next_due follows it).
+  std::optional<std::chrono::system_clock::time_point> next_wall_due;
   std::shared_ptr<boost::asio::cancellation_signal> cancel;  // of the run in flight
 };
 
@@ -51,7 +55,12 @@ struct RunReport {
   double duration_seconds = 0;
   std::optional<double> observed;
   std::string reason;
+  std::string details;  // the probe's report for the command line
 };
+
+class StateStore;
+class StateWriter;
+struct PersistedCheck;
 
 class Scheduler {
  public:
@@ -65,6 +74,16 @@ class Scheduler {
   /// their connections; new checks start at a point spread over their first
   /// interval (stable per name). Runs of removed checks finish unobserved.
   void Apply(std::shared_ptr<const config::Catalogue> catalogue);
+  /// The same, and checks that get a new state start from their persisted one
+  /// (`persisted`, by check name, of the same kind): its results are exported
+  /// at once, and the first run is planned from its last run (see
+  /// docs/catalogue.md, "Scheduling").
+  void Apply(std::shared_ptr<const config::Catalogue> catalogue,
+             const std::map<std::string, PersistedCheck>& persisted);
+  /// Saves every result through `store` (off the loop) and, once started,
+  /// adopts results that another process (the command line) wrote there.
+  /// Call before Start().
+  void EnablePersistence(std::shared_ptr<const StateStore> store);
   /// Starts scheduling (after Apply).
   void Start();
   /// Stops scheduling and cancels the runs in flight.
@@ -72,6 +91,12 @@ class Scheduler {
   /// Runs every check once now, concurrently (within max_concurrency), and
   /// calls `done` with one report per check in catalogue order.
   void RunAllOnce(std::function<void(std::vector<RunReport>)> done);
+  /// Runs the check named `check` once now (not started: the command line);
+  /// false when there is no such check. A run cancelled by Stop() is not
+  /// recorded and reports "cancelled".
+  bool RunNow(const std::string& check, std::function<void(const RunReport&)> done);
+  /// The state of the check named `check`, or nullptr.
+  const CheckState* StateOf(const std::string& check) const;
 
   /// Appends every check's, probe's and objective's samples.
   void Collect(std::vector<metrics::Sample>& out) const;
@@ -80,6 +105,11 @@ class Scheduler {
 
   /// The first run's offset into the interval for a check named `name`.
   static Clock::duration SpreadOffset(const std::string& name, Clock::duration interval);
+  /// A check that missed its time while drwatchd was down runs within this
+  /// much after start (its spread offset, capped).
+  static constexpr std::chrono::minutes kCatchUpWithin{1};
+  /// How often the state directory is polled for results of the command line.
+  static constexpr std::chrono::seconds kStatePollInterval{10};
 
  private:
   struct Entry;
@@ -87,6 +117,14 @@ class Scheduler {
 
   void Arm();
   void OnTick();
+  void ScheduleFirst(Entry& entry);
+  void TickScheduled(const std::shared_ptr<Entry>& entry, Clock::time_point now,
+                     std::chrono::system_clock::time_point wall);
+  void Restore(Entry& entry, const PersistedCheck& persisted);
+  void Persist(const Entry& entry);
+  void ArmStatePoll();
+  void PollStateFiles();
+  void Adopt(const std::string& check, std::uint64_t generation, const PersistedCheck& persisted);
   void Due(const std::shared_ptr<Entry>& entry);
   void Launch(const std::shared_ptr<Entry>& entry, Done done);
   void Finished(const std::shared_ptr<Entry>& entry);
@@ -100,7 +138,11 @@ class Scheduler {
   std::deque<std::pair<std::shared_ptr<Entry>, Done>> waiting_;  // over max_concurrency
   int in_flight_ = 0;
   bool started_ = false;
+  bool stopped_ = false;  // Stop() called: runs ending now were cancelled
   std::unique_ptr<Timer> timer_;
+  std::unique_ptr<StateWriter> writer_;
+  std::shared_ptr<const StateStore> store_;
+  std::unique_ptr<Timer> poll_timer_;
   std::shared_ptr<bool> alive_;
 };
 

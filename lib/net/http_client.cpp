@@ -267,7 +267,17 @@ asio::awaitable<void> Exchange(Stream& stream, const HttpRequestSpec& spec, Http
     parser.get().body().size = chunk.size();
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, kNoThrow);
     if (ec == http::error::need_buffer) ec = {};
-    AppendBody(result, chunk.data(), chunk.size() - parser.get().body().size, spec.body_limit);
+    std::size_t got = chunk.size() - parser.get().body().size;
+    if (spec.body_sink && got > 0) {
+      std::string_view piece(chunk.data(), got);
+      std::string sink_error = co_await spec.body_sink(result, piece);
+      if (!sink_error.empty()) {
+        result.error = std::move(sink_error);
+        co_return;
+      }
+    } else if (!spec.body_sink) {
+      AppendBody(result, chunk.data(), got, spec.body_limit);
+    }
     if (ec) {
       result.error = Cancelled(cancellation, ec) ? "cancelled" : "read: " + ec.message();
       co_return;

@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -77,6 +78,8 @@ class TlsClientConfig {
 
 inline constexpr std::size_t kDefaultBodyLimit = 1024 * 1024;
 
+struct HttpResult;
+
 /// One request.
 struct HttpRequestSpec {
   std::string method = "GET";  // any token; HEAD reads no body
@@ -93,6 +96,13 @@ struct HttpRequestSpec {
   std::string server_name;
   /// Bytes of body kept; the rest is not read and `truncated` is set.
   std::size_t body_limit = kDefaultBodyLimit;
+  /// When set, the body is not kept in the result (nor limited by
+  /// body_limit): each piece is handed to the sink as it arrives, with the
+  /// result so far (status, headers), and the next read waits for the sink.
+  /// A sink that returns an error text stops the transfer: that text becomes
+  /// the result's error. For downloads too big for memory.
+  std::function<boost::asio::awaitable<std::string>(const HttpResult& head, std::string_view data)>
+      body_sink;
 };
 
 /// How long each phase took, in seconds; a phase that did not happen (TLS

@@ -294,7 +294,11 @@ std::string Connection::ServerVersion() const {
   return version ? version : "";
 }
 
-asio::awaitable<QueryResult> Connection::Execute(std::string sql) {
+asio::awaitable<QueryResult> Connection::Execute(std::string sql) { return Run(std::move(sql), false); }
+
+asio::awaitable<QueryResult> Connection::ExecuteInTransaction(std::string sql) { return Run(std::move(sql), true); }
+
+asio::awaitable<QueryResult> Connection::Run(std::string sql, bool keep_transaction) {
   Impl& d = *impl_;
   QueryResult out;
   if (!healthy()) {
@@ -309,7 +313,8 @@ asio::awaitable<QueryResult> Connection::Execute(std::string sql) {
   }
   // Leave the connection idle for the next query: an error inside
   // "BEGIN ...; COMMIT" (or a query that opened a transaction) leaves one open.
-  if (outcome == Outcome::kDone && PQtransactionStatus(d.conn) != PQTRANS_IDLE) {
+  bool kept = keep_transaction && out.ok() && PQtransactionStatus(d.conn) == PQTRANS_INTRANS;
+  if (outcome == Outcome::kDone && PQtransactionStatus(d.conn) != PQTRANS_IDLE && !kept) {
     QueryResult ignored;
     outcome = Outcome::kCancelled;
     if (!Cancelled(cancellation)) {

@@ -62,6 +62,11 @@ class Connection {
   /// coroutine is cancelled mid-query, the connection is marked broken; its
   /// destruction then cancels the query server-side.
   boost::asio::awaitable<QueryResult> Execute(std::string sql);
+  /// As Execute, but a transaction the query opened and left healthy stays
+  /// open for the next call (a snapshot exported for pg_dump --snapshot must
+  /// outlive the query that exported it). A failed transaction is still
+  /// rolled back.
+  boost::asio::awaitable<QueryResult> ExecuteInTransaction(std::string sql);
 
   /// False after a connection-level failure or a cancelled query: drop it.
   bool healthy() const;
@@ -80,6 +85,7 @@ class Connection {
 
  private:
   explicit Connection(std::unique_ptr<Impl> impl);
+  boost::asio::awaitable<QueryResult> Run(std::string sql, bool keep_transaction);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,9 +39,18 @@ struct ProbeResult {
   /// The value this run observed for the check's objective and --once output
   /// (e.g. data age in seconds).
   std::optional<double> observed;
+  /// A human report for the command line (`backup run`, `restore drill`):
+  /// several lines, e.g. the run's path and manifest summary or each step's
+  /// time. Not logged by the daemon, not exported. No secrets.
+  std::string details;
   /// Kind-specific samples. The runner adds the labels check and target in
   /// front of the probe's own labels.
   std::vector<metrics::Sample> samples;
+  /// Values for several objectives at once, by objective id
+  /// ("rto.authentication" → seconds): a restore drill measures one RTO per
+  /// system it covers. Feeds the objectives the probe names in
+  /// MeasuredObjectives(), in place of `observed`.
+  std::map<std::string, double> objective_observed;
 
   static ProbeResult Ok() {
     ProbeResult r;
@@ -86,6 +96,45 @@ struct TargetReference {
   std::string type;
 };
 
+/// A check this check builds on (restore.drill's `backup`): the catalogue
+/// checks that `check` is declared and of kind `kind`, reporting errors at
+/// the check's key `key`, then hands it to Probe::Link.
+struct CheckReference {
+  std::string key;
+  std::string check;
+  std::string kind;
+};
+
+/// An objective the probe measures itself (restore.drill: `rto.<system>` for
+/// each system under `covers`): the catalogue checks it is declared,
+/// reporting errors at `item` of the check's mapping `key` (or at `key`).
+struct ObjectiveReference {
+  std::string key;
+  std::string item;
+  std::string objective;  // "rto.authentication"
+};
+
+/// A referenced check as the catalogue resolved it.
+struct ReferencedCheck {
+  std::string name;
+  std::string target;                            // its target's name
+  const targets::TargetSpec* target_spec = nullptr;
+  const class Probe* probe = nullptr;
+};
+
+/// What Probe::Link learns once the whole catalogue is read.
+struct LinkContext {
+  const targets::TargetSpec* own_target = nullptr;  // the check's target
+  std::vector<ReferencedCheck> checks;              // as ReferencedChecks() lists them
+  std::map<std::string, std::chrono::milliseconds> objectives;  // every declared objective by id
+};
+
+/// An error Link reports at the check's key `key`.
+struct LinkError {
+  std::string key;
+  std::string message;
+};
+
 class Probe {
  public:
   virtual ~Probe() = default;
@@ -97,6 +146,14 @@ class Probe {
   virtual void StaticSamples(std::vector<metrics::Sample>& out) const {}
   /// Other targets this check uses (see TargetReference); none by default.
   virtual std::vector<TargetReference> ReferencedTargets() const { return {}; }
+  /// Checks this check builds on (see CheckReference); none by default.
+  virtual std::vector<CheckReference> ReferencedChecks() const { return {}; }
+  /// Objectives this probe measures itself (see ObjectiveReference).
+  virtual std::vector<ObjectiveReference> MeasuredObjectives() const { return {}; }
+  /// Called at load once the referenced checks and objectives are known to
+  /// be valid; the probe keeps what it needs (a backup's storage target,
+  /// which may then appear in ReferencedTargets()). Errors refuse the check.
+  virtual std::vector<LinkError> Link(const LinkContext& context) { return {}; }
 };
 
 /// A probe kind: its catalogue name, the target type it needs, and the parser
@@ -109,6 +166,15 @@ struct ProbeKind {
   /// The interval of a check that sets none, when the kind has a default of
   /// its own (an API with a rate limit); zero: global.interval.
   std::chrono::milliseconds default_interval{};
+  /// The wall-clock schedule of a check that sets neither `schedule` nor
+  /// `interval` ("weekly sun 04:00" for restore.drill); empty: none.
+  std::string_view default_schedule{};
+  /// The timeout of a check that sets none, when the kind needs longer than
+  /// global.timeout (a backup runs for minutes); zero: global.timeout.
+  std::chrono::milliseconds default_timeout{};
+  /// The check's key that names its target, when not `target` (backup.files
+  /// names its storage target with `storage`, having no other target).
+  std::string_view target_key{};
 };
 
 /// The one list of probe kinds.

@@ -1,6 +1,8 @@
+#include "probes/backup_probes.hpp"
 #include "probes/http_probes.hpp"
 #include "probes/postgres_probes.hpp"
 #include "probes/probe.hpp"
+#include "probes/restore_probes.hpp"
 #include "probes/storage_probes.hpp"
 
 namespace drwatch::probes {
@@ -17,6 +19,10 @@ const std::vector<ProbeKind>& ProbeKinds() {
       {"storage.reachable", "storage", &ParseStorageReachable},
       {"storage.freshness", "storage", &ParseStorageFreshness},
       {"storage.replication", "storage", &ParseStorageReplication},
+      {"backup.pg_dump", "postgres", &ParseBackupPgDump, std::chrono::hours(24), {}, std::chrono::hours(1)},
+      {"backup.files", "storage", &ParseBackupFiles, std::chrono::hours(24), {}, std::chrono::hours(1), "storage"},
+      {"restore.drill", "postgres", &ParseRestoreDrill, std::chrono::days(7), "weekly sun 04:00", std::chrono::hours(6)},
+      {"postgres.schema_drift", "postgres", &ParsePostgresSchemaDrift, std::chrono::hours(1), {}, std::chrono::minutes(5)},
   };
   return kinds;
 }

@@ -50,6 +50,11 @@ class StorageReplication final : public Probe {
     co_return out;
   }
 
+  void StaticSamples(std::vector<metrics::Sample>& out) const override {
+    out.push_back({"drwatch_storage_replication_max_lag_seconds", "The check's max_lag: the largest lag allowed.",
+                   metrics::MetricType::kGauge, {{"replica", replica_}}, config::ToSeconds(max_lag_)});
+  }
+
   std::vector<TargetReference> ReferencedTargets() const override { return {{"replica", replica_, "storage"}}; }
 
  private:

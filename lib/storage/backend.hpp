@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,6 +55,31 @@ struct SpaceResult {
   bool ok() const { return error.empty(); }
 };
 
+/// A streaming write of one object (a backup file of unknown size). Data
+/// is appended with Write; the object appears under its key only when Commit
+/// succeeds (file: temp file, fsync, rename; s3: a multipart upload completed,
+/// or one PUT when small). Destroying a writer that was not committed
+/// discards what was written (best effort, detached, never blocking), so a
+/// failed or cancelled backup never leaves an object that looks complete.
+/// After any error the writer is dead: later calls return that error.
+class Writer {
+ public:
+  virtual ~Writer() = default;
+  /// Appends `data`. May buffer (s3 sends parts of kPartBytes); memory stays
+  /// bounded whatever the object's size.
+  virtual boost::asio::awaitable<Status> Write(std::string data) = 0;
+  /// Makes the object durable and visible.
+  virtual boost::asio::awaitable<Status> Commit() = 0;
+  /// Bytes accepted by Write so far.
+  virtual std::uint64_t written() const = 0;
+};
+
+struct WriterResult {
+  std::string error;
+  std::unique_ptr<Writer> writer;
+  bool ok() const { return error.empty(); }
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -77,6 +103,12 @@ class Backend {
   /// Every object whose key matches `pattern` (see pattern.hpp), visiting at
   /// most `max_entries` entries: more is an error, never a partial answer.
   virtual boost::asio::awaitable<ListResult> List(std::string pattern, std::size_t max_entries) = 0;
+  /// Starts a streaming write of `key` (see Writer).
+  virtual boost::asio::awaitable<WriterResult> OpenWriter(std::string key) = 0;
+  /// Copies `key` into the local file `path` (created or truncated, fsynced),
+  /// streaming, refusing more than `max_bytes`. On failure `path` may hold a
+  /// partial copy: the caller removes it.
+  virtual boost::asio::awaitable<Status> GetToFile(std::string key, std::string path, std::uint64_t max_bytes) = 0;
   /// Free space; nullopt when the store has no such notion (S3).
   virtual boost::asio::awaitable<std::optional<SpaceResult>> FreeSpace() = 0;
 };
@@ -87,5 +119,7 @@ const ObjectInfo* Newest(const std::vector<ObjectInfo>& objects);
 const ObjectInfo* Previous(const std::vector<ObjectInfo>& objects, const ObjectInfo& newest);
 
 inline constexpr std::size_t kMaxListEntries = 100000;
+/// Part size of streaming S3 writes (S3 requires >= 5 MiB for all but the last part).
+inline constexpr std::size_t kPartBytes = 8 * 1024 * 1024;
 
 }  // namespace drwatch::storage

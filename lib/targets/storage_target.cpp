@@ -60,6 +60,20 @@ bool OptionalString(config::NodeReader& node, std::string_view key, std::string&
   return value.has_value();
 }
 
+// Loads the CAs now (load time, off the loop) for an https endpoint or AWS itself.
+bool MakeTls(config::NodeReader& node, StorageTargetSpec& spec) {
+  const storage::S3Config& c = spec.s3_config;
+  if (c.endpoint.starts_with("http://")) return true;
+  if (c.ca_file.empty()) {
+    spec.tls = net::TlsClientConfig::Default();
+    return true;
+  }
+  std::string error;
+  spec.tls = net::TlsClientConfig::Make(c.ca_file, false, error);
+  if (!spec.tls) node.Error("ca_file", error);
+  return spec.tls != nullptr;
+}
+
 bool ReadS3(config::NodeReader& node, std::string_view url, StorageTargetSpec& spec) {
   storage::S3Config& c = spec.s3_config;
   std::string_view rest = url.substr(std::string_view("s3://").size());
@@ -77,6 +91,9 @@ bool ReadS3(config::NodeReader& node, std::string_view url, StorageTargetSpec& s
     ok = false;
   } else if (!c.endpoint.empty() && !HasHttpHost(c.endpoint)) {
     node.Error("endpoint", "expected a URL starting with http:// or https:// and a host");
+    ok = false;
+  } else if (std::string error; !c.endpoint.empty() && !net::ParseUrl(c.endpoint, error)) {
+    node.Error("endpoint", "invalid URL: " + error);
     ok = false;
   }
   if (!OptionalString(node, "region", c.region)) {
@@ -98,13 +115,13 @@ bool ReadS3(config::NodeReader& node, std::string_view url, StorageTargetSpec& s
     c.path_style = path_style.value_or(c.path_style);
   }
   ok = OptionalString(node, "ca_file", c.ca_file) && ok;
-  return ok;
+  return ok && MakeTls(node, spec);
 }
 
 }  // namespace
 
 std::shared_ptr<TargetSpec> ParseStorageTarget(config::NodeReader& node) {
-  auto url = node.String("url", true);
+  auto url = node.PublicString("url", true);
   if (!url) {
     for (std::string_view key : kS3Keys) node.Consume(key);  // unknowable which scheme they are for
     return nullptr;
@@ -130,7 +147,7 @@ std::shared_ptr<TargetRuntime> StorageTargetSpec::MakeRuntime(boost::asio::any_i
                                                               BlockingPool& pool) const {
   std::shared_ptr<storage::Backend> backend;
   if (s3) {
-    backend = std::make_shared<storage::S3Backend>(s3_config);
+    backend = std::make_shared<storage::S3Backend>(s3_config, tls, executor, pool);
   } else {
     backend = std::make_shared<storage::FileBackend>(pool, path);
   }

@@ -1,7 +1,8 @@
 #pragma once
 // type: storage. Keys: url (file:///absolute/path or s3://bucket/prefix);
 // for s3 only: endpoint, region, access_key_id, secret_access_key (a secret),
-// path_style (default true when an endpoint is given), ca_file.
+// path_style (default true when an endpoint is given), ca_file (PEM CAs to
+// trust instead of the system's, for an https endpoint).
 
 #include <memory>
 #include <string>
@@ -18,6 +19,9 @@ class StorageTargetSpec final : public TargetSpec {
   bool s3 = false;   // else file://
   std::string path;  // file: absolute, no trailing slash ("/" for the root)
   storage::S3Config s3_config;
+  /// s3 over https: built while parsing (config load reads ca_file and the
+  /// system CAs, never the loop); null for http:// endpoints.
+  std::shared_ptr<const net::TlsClientConfig> tls;
 
   std::shared_ptr<TargetRuntime> MakeRuntime(boost::asio::any_io_executor executor,
                                              BlockingPool& pool) const override;

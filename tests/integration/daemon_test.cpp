@@ -6,10 +6,13 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <regex>
 #include <thread>
 
+#include "engine/state_store.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/process.hpp"
@@ -82,6 +85,8 @@ class Daemon {
       : port_(pgproc::FreeLoopbackPort()) {
     std::vector<std::string> argv = {kDaemon, "--config.file=" + catalogue_path,
                                      "--web.listen-address=127.0.0.1:" + std::to_string(port_)};
+    // A later --storage.path in `flags` wins (a restart reusing a state directory).
+    argv.push_back("--storage.path=" + MakeStateDir());
     argv.insert(argv.end(), flags.begin(), flags.end());
     process_ = std::make_unique<ChildProcess>(argv, env);
     for (auto until = Clock::now() + 10s; Clock::now() < until; std::this_thread::sleep_for(20ms)) {
@@ -335,6 +340,283 @@ TEST(DaemonServe, PasswordsNeverReachMetricsLogsOrOnceOutput) {
   EXPECT_EQ(once.out.find(secret), std::string::npos) << once.out;
   EXPECT_EQ(once.err.find(secret), std::string::npos) << once.err;
   EXPECT_NE(once.out.find("b_recency"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace drwatch::test
+
+// State that outlives a restart, and the commands for people.
+
+namespace drwatch::test {
+namespace {
+
+// The a_recency check of CatalogueFor with `interval` instead of the global 2s.
+std::string WithRecencyInterval(std::string text, const std::string& interval) {
+  const std::string objective = "    objective: rpo.daily_operations\n";
+  text.replace(text.find(objective), objective.size(), objective + "    interval: " + interval + "\n");
+  return text;
+}
+
+TEST(DaemonState, RestartExportsTheSavedResultsBeforeTheNextRun) {
+  PgCluster pg;
+  CreateAuditLogs(pg);
+  std::string state = MakeStateDir();
+  auto path = WriteTempFile("state.yml", CatalogueFor(pg.Dsn()));
+  std::optional<double> last_success, age;
+  {
+    Daemon d(path, {"--storage.path=" + state});
+    auto body = d.WaitMetrics([](const std::string& m) {
+      return MetricValue(m, "drwatch_check_success", {"check=\"a_recency\""}) == 1;
+    });
+    // The file is written after the run, off the loop: wait for it.
+    for (auto until = Clock::now() + 5s; Clock::now() < until && !std::filesystem::exists(state + "/checks/a_recency.json");)
+      std::this_thread::sleep_for(20ms);
+    std::this_thread::sleep_for(300ms);
+    body = d.Metrics();
+    last_success = MetricValue(body, "drwatch_check_last_success_timestamp_seconds", {"check=\"a_recency\""});
+    age = MetricValue(body, "drwatch_data_age_seconds", {"check=\"a_recency\""});
+    ASSERT_TRUE(last_success && age) << body;
+    d.process().Signal(SIGKILL);  // no goodbye: the state was saved after the run, not at exit
+    d.process().WaitExit(5s);
+  }
+  // Restarted with a long interval: the saved run is recent, so no run now.
+  auto slow = WriteTempFile("state-slow.yml", WithRecencyInterval(CatalogueFor(pg.Dsn()), "1h"));
+  Daemon d(slow, {"--storage.path=" + state});
+  std::string body = d.Metrics();
+  EXPECT_EQ(MetricValue(body, "drwatch_check_success", {"check=\"a_recency\""}), 1) << body;
+  // Equal unless a 2 s run slipped in between the scrape and SIGKILL.
+  EXPECT_NEAR(MetricValue(body, "drwatch_check_last_success_timestamp_seconds", {"check=\"a_recency\""}).value_or(0),
+              *last_success, 2.5);
+  EXPECT_NEAR(MetricValue(body, "drwatch_data_age_seconds", {"check=\"a_recency\""}).value_or(-100), *age, 2.5);
+  EXPECT_EQ(MetricValue(body, "drwatch_objective_met", {"objective=\"rpo\"", "name=\"daily_operations\""}), 1);
+  EXPECT_EQ(MetricValue(body, "drwatch_state_write_errors_total"), 0);
+  auto runs = MetricValue(body, "drwatch_check_runs_total", {"check=\"a_recency\"", "result=\"success\""});
+  EXPECT_GE(runs.value_or(0), 1) << "run counters carry on across a restart";
+  std::this_thread::sleep_for(3s);
+  body = d.Metrics();
+  EXPECT_EQ(MetricValue(body, "drwatch_check_runs_total", {"check=\"a_recency\"", "result=\"success\""}), runs)
+      << "a check with interval 1h that ran seconds ago ran again at start";
+}
+
+TEST(DaemonState, HourlyCheckThatRanTenMinutesAgoDoesNotRunAtStart) {
+  std::string state = MakeStateDir();
+  engine::StateStore store(state);
+  std::string error;
+  ASSERT_TRUE(store.Prepare(error)) << error;
+  engine::CheckState saved;
+  saved.has_result = true;
+  saved.success = true;
+  saved.last_result = engine::RunResult::kSuccess;
+  saved.last_run_timestamp = ToUnixSeconds(std::chrono::system_clock::now() - 10min);
+  saved.last_success_timestamp = saved.last_run_timestamp;
+  saved.runs = {7, 0, 0, 0};
+  std::int64_t mtime = 0;
+  ASSERT_TRUE(store.Write("a_ping", engine::EncodeState("a_ping", "postgres.ping", saved), mtime, error)) << error;
+  // Port 1: a run would fail at once, and show as a failure.
+  std::string text = CatalogueFor("host=127.0.0.1 port=1 dbname=x connect_timeout=1");
+  text.replace(text.find("    target: a\n"), 14, "    target: a\n    interval: 1h\n");
+  auto path = WriteTempFile("hourly.yml", text);
+  Daemon d(path, {"--storage.path=" + state});
+  std::this_thread::sleep_for(3s);
+  auto body = d.Metrics();
+  EXPECT_EQ(MetricValue(body, "drwatch_check_runs_total", {"check=\"a_ping\"", "result=\"success\""}), 7) << body;
+  EXPECT_EQ(MetricValue(body, "drwatch_check_runs_total", {"check=\"a_ping\"", "result=\"failure\""}), 0) << body;
+  EXPECT_NEAR(MetricValue(body, "drwatch_check_last_run_timestamp_seconds", {"check=\"a_ping\""}).value_or(0),
+              saved.last_run_timestamp, 0.01);
+}
+
+TEST(DaemonState, CorruptStateIsSetAsideAndTheDaemonStarts) {
+  std::string state = MakeStateDir();
+  std::filesystem::create_directories(state + "/checks");
+  std::ofstream(state + "/checks/a_ping.json") << "{ not json";
+  auto path = WriteTempFile("corrupt.yml", CatalogueFor("host=127.0.0.1 port=1 dbname=x"));
+  Daemon d(path, {"--storage.path=" + state});
+  EXPECT_TRUE(d.process().WaitForOutput(state + "/checks/a_ping.json: invalid JSON", 5s)) << d.process().Output();
+  bool set_aside = false;
+  for (const auto& e : std::filesystem::directory_iterator(state + "/checks")) {
+    set_aside = set_aside || e.path().filename().string().rfind("a_ping.json.corrupt-", 0) == 0;
+  }
+  EXPECT_TRUE(set_aside);
+}
+
+TEST(DaemonState, UnwritableStoragePathIsCountedNotFatal) {
+  auto file = WriteTempFile("not-a-dir", "x");
+  PgCluster pg;
+  auto path = WriteTempFile("unwritable.yml", CatalogueFor(pg.Dsn()));
+  Daemon d(path, {"--storage.path=" + file});
+  d.WaitMetrics([](const std::string& m) {
+    return MetricValue(m, "drwatch_state_write_errors_total").value_or(0) >= 2 &&
+           MetricValue(m, "drwatch_check_success", {"check=\"a_ping\""}) == 1;
+  });
+  EXPECT_TRUE(d.process().WaitForOutput("cannot save check state", 1s));
+}
+
+TEST(DaemonState, AdoptsAResultTheCommandLineSaved) {
+  std::string state = MakeStateDir();
+  auto path = WriteTempFile("adopt.yml", WithRecencyInterval(CatalogueFor("host=127.0.0.1 port=1 dbname=x"), "1h"));
+  Daemon d(path, {"--storage.path=" + state});
+  engine::CheckState saved;
+  saved.has_result = true;
+  saved.success = true;
+  saved.last_result = engine::RunResult::kSuccess;
+  saved.last_run_timestamp = ToUnixSeconds(std::chrono::system_clock::now());
+  saved.last_success_timestamp = saved.last_run_timestamp;
+  saved.runs = {1, 0, 0, 0};
+  saved.samples.push_back({"drwatch_data_age_seconds", "Age.", metrics::MetricType::kGauge, {}, 12});
+  engine::StateStore store(state);
+  std::string error;
+  std::int64_t mtime = 0;
+  ASSERT_TRUE(store.Write("a_recency", engine::EncodeState("a_recency", "postgres.recency", saved), mtime, error))
+      << error;
+  d.WaitMetrics(
+      [](const std::string& m) {
+        return MetricValue(m, "drwatch_data_age_seconds", {"check=\"a_recency\""}) == 12 &&
+               MetricValue(m, "drwatch_check_success", {"check=\"a_recency\""}) == 1;
+      },
+      25s);
+}
+
+TEST(DaemonCommands, RefuseAnUnknownCheckOrOneOfTheWrongKind) {
+  std::string state = MakeStateDir();
+  auto path = WriteTempFile("cmd.yml", CatalogueFor("host=127.0.0.1 port=1 dbname=x"));
+  auto r = RunCommand({kDaemon, "--config.file=" + path, "--storage.path=" + state, "backup", "run", "a_ping"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "drwatchd: check \"a_ping\" is a postgres.ping check; backup run takes a backup.pg_dump or "
+                   "backup.files check\n");
+  r = RunCommand({kDaemon, "--config.file=" + path, "--storage.path=" + state, "restore", "drill", "a_recency"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "drwatchd: check \"a_recency\" is a postgres.recency check; restore drill takes a restore.drill check\n");
+  r = RunCommand({kDaemon, "--config.file=" + path, "--storage.path=" + state, "backup", "list", "nope"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "drwatchd: no check \"nope\" in " + path + "\n");
+  r = RunCommand({kDaemon, "--config.file=" + path, "restore", "latest", "a_ping"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("restore latest needs --to DSN"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(state + "/checks")) << "a refused command wrote state";
+}
+
+// backup run and backup list through the real pg_dump, the result saved
+// where the daemon finds it.
+TEST(DaemonCommands, BackupRunRecordsItsResultAndBackupListShowsTheRun) {
+  PgCluster pg;
+  CreateAuditLogs(pg);
+  std::string state = MakeStateDir();
+  std::string store = MakeStateDir();
+  std::string text = "targets:\n  a: {type: postgres, dsn: \"" + pg.Dsn() +
+                     "\"}\n  backups: {type: storage, url: \"file://" + store +
+                     "\"}\nchecks:\n  - name: nightly\n    kind: backup.pg_dump\n    target: a\n"
+                     "    storage: backups\n    schedule: \"daily 02:30\"\n    timeout: 5m\n";
+  auto path = WriteTempFile("backup.yml", text);
+  auto r = RunCommand({kDaemon, "--config.file=" + path, "--storage.path=" + state, "backup", "run", "nightly"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("backup run nightly: success in "), std::string::npos) << r.out;
+  engine::StateStore states(state);
+  std::string error;
+  auto saved = states.Load("nightly", error);
+  ASSERT_TRUE(saved.has_value()) << error;
+  EXPECT_EQ(saved->kind, "backup.pg_dump");
+  EXPECT_TRUE(saved->state.success);
+  EXPECT_EQ(saved->state.runs[0], 1u);
+  EXPECT_TRUE(saved->state.last_success_timestamp.has_value());
+
+  r = RunCommand({kDaemon, "--config.file=" + path, "--storage.path=" + state, "backup", "list", "nightly"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_FALSE(r.out.empty());
+
+  // A second run counts on from the saved counters.
+  r = RunCommand({kDaemon, "--config.file=" + path, "--storage.path=" + state, "backup", "run", "nightly"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  saved = states.Load("nightly", error);
+  ASSERT_TRUE(saved.has_value()) << error;
+  EXPECT_EQ(saved->state.runs[0], 2u);
+
+  // The daemon exports the saved result at start, long before 02:30.
+  Daemon d(path, {"--storage.path=" + state});
+  auto body = d.Metrics();
+  EXPECT_EQ(MetricValue(body, "drwatch_check_success", {"check=\"nightly\""}), 1) << body;
+  EXPECT_EQ(MetricValue(body, "drwatch_check_interval_seconds", {"check=\"nightly\""}), 86400);
+  EXPECT_EQ(MetricValue(body, "drwatch_check_runs_total", {"check=\"nightly\"", "result=\"success\""}), 2);
+}
+
+TEST(DaemonCommands, BackupRunFailureExitsOneAndIsRecorded) {
+  std::string state = MakeStateDir();
+  std::string store = MakeStateDir();
+  std::string text = "targets:\n  a: {type: postgres, dsn: \"host=127.0.0.1 port=1 dbname=x user=postgres connect_timeout=2\"}\n"
+                     "  backups: {type: storage, url: \"file://" + store +
+                     "\"}\nchecks:\n  - name: nightly\n    kind: backup.pg_dump\n    target: a\n"
+                     "    storage: backups\n    timeout: 1m\n";
+  auto path = WriteTempFile("backup-down.yml", text);
+  auto r = RunCommand({kDaemon, "--config.file=" + path, "--storage.path=" + state, "backup", "run", "nightly"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("backup run nightly: failure in "), std::string::npos) << r.out;
+  engine::StateStore states(state);
+  std::string error;
+  auto saved = states.Load("nightly", error);
+  ASSERT_TRUE(saved.has_value()) << error;
+  EXPECT_FALSE(saved->state.success);
+  EXPECT_EQ(saved->state.runs[1], 1u);
+}
+
+TEST(DaemonCommands, SigintCancelsARunWhichIsNotRecorded) {
+  PgCluster pg;
+  std::string state = MakeStateDir();
+  std::string store = MakeStateDir();
+  std::string text = "targets:\n  a: {type: postgres, dsn: \"" + pg.Dsn() +
+                     "\"}\n  backups: {type: storage, url: \"file://" + store +
+                     "\"}\nchecks:\n  - name: nightly\n    kind: backup.pg_dump\n    target: a\n"
+                     "    storage: backups\n    timeout: 5m\n";
+  auto path = WriteTempFile("backup-int.yml", text);
+  pg.Freeze();  // the dump hangs on a server that never answers
+  ChildProcess cli({kDaemon, "--config.file=" + path, "--storage.path=" + state, "backup", "run", "nightly"});
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_FALSE(cli.WaitExit(0ms).has_value()) << "the run ended on a frozen server:\n" << cli.Output();
+  cli.Signal(SIGINT);
+  auto code = cli.WaitExit(15s);
+  pg.Thaw();
+  EXPECT_EQ(code, 130) << cli.Output();
+  EXPECT_NE(cli.Output().find("backup run nightly cancelled; nothing recorded"), std::string::npos) << cli.Output();
+  EXPECT_FALSE(std::filesystem::exists(state + "/checks/nightly.json"));
+}
+
+// restore drill from the command line: the drill's measured RTO is saved and
+// the daemon exports it at start, days before the drill's weekly run.
+TEST(DaemonCommands, RestoreDrillSavesTheMeasuredRtoForTheDaemon) {
+  PgCluster source;
+  PgCluster drill;
+  CreateAuditLogs(source);
+  std::string state = MakeStateDir();
+  std::string store = MakeStateDir();
+  std::string text = "targets:\n  db: {type: postgres, dsn: \"" + source.Dsn() + "\"}\n"
+                     "  drill: {type: postgres, dsn: \"" + drill.Dsn() + "\"}\n"
+                     "  backups: {type: storage, url: \"file://" + store + "\"}\n"
+                     "objectives:\n  rto: {authentication: 15m}\n"
+                     "checks:\n"
+                     "  - {name: nightly, kind: backup.pg_dump, target: db, storage: backups, tables: [public.audit_logs]}\n"
+                     "  - name: weekly_drill\n    kind: restore.drill\n    target: drill\n    backup: nightly\n"
+                     "    covers:\n      authentication: [public.audit_logs]\n";
+  auto path = WriteTempFile("drill.yml", text);
+  auto r = RunCommand({kDaemon, "--config.file=" + path, "--storage.path=" + state, "backup", "run", "nightly"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = RunCommand({kDaemon, "--config.file=" + path, "--storage.path=" + state, "restore", "drill", "weekly_drill"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::cout << r.out;  // each step's time: the figures of the report
+  EXPECT_NE(r.out.find("restore drill weekly_drill: success in "), std::string::npos) << r.out;
+  engine::StateStore states(state);
+  std::string error;
+  auto saved = states.Load("weekly_drill", error);
+  ASSERT_TRUE(saved.has_value()) << error;
+  ASSERT_TRUE(saved->state.objective_observed.contains("rto.authentication"));
+  double measured = saved->state.objective_observed.at("rto.authentication");
+
+  Daemon d(path, {"--storage.path=" + state});
+  auto body = d.Metrics();
+  EXPECT_EQ(MetricValue(body, "drwatch_check_success", {"check=\"weekly_drill\""}), 1) << body;
+  EXPECT_EQ(MetricValue(body, "drwatch_check_interval_seconds", {"check=\"weekly_drill\""}), 7 * 86400);
+  EXPECT_NEAR(MetricValue(body, "drwatch_objective_observed_seconds", {"objective=\"rto\"", "name=\"authentication\""})
+                  .value_or(-1),
+              measured, 0.01)
+      << body;
+  EXPECT_EQ(MetricValue(body, "drwatch_objective_met", {"objective=\"rto\"", "name=\"authentication\""}), 1);
 }
 
 }  // namespace

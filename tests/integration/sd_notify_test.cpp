@@ -68,7 +68,8 @@ class SdNotify : public ::testing::Test {
                                       std::vector<std::string> flags = {}) {
     port_ = pgproc::FreeLoopbackPort();
     std::vector<std::string> argv = {kDaemon, "--config.file=" + catalogue_,
-                                     "--web.listen-address=127.0.0.1:" + std::to_string(port_)};
+                                     "--web.listen-address=127.0.0.1:" + std::to_string(port_),
+                                     "--storage.path=" + MakeStateDir()};
     argv.insert(argv.end(), flags.begin(), flags.end());
     env.push_back(socket.EnvEntry());
     return std::make_unique<ChildProcess>(argv, env);

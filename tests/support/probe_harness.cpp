@@ -33,6 +33,19 @@ std::shared_ptr<const config::Catalogue> ProbeHarness::Load(const std::string& d
   return catalogue_;
 }
 
+std::shared_ptr<const config::Catalogue> ProbeHarness::LoadText(const std::string& text) {
+  auto loaded = config::LoadCatalogueText(text, "probe_harness.yml");
+  std::string errors;
+  for (const auto& e : loaded.errors) errors += e + "\n";
+  EXPECT_TRUE(loaded.catalogue) << errors;
+  catalogue_ = loaded.catalogue;
+  targets_.clear();
+  if (catalogue_) {
+    for (const auto& [name, spec] : catalogue_->targets) targets_[name] = spec->MakeRuntime(io_.get_executor(), pool_);
+  }
+  return catalogue_;
+}
+
 const config::CheckSpec& ProbeHarness::Check(const std::string& name) const {
   if (catalogue_) {
     for (const auto& check : catalogue_->checks) {
@@ -44,7 +57,12 @@ const config::CheckSpec& ProbeHarness::Check(const std::string& name) const {
 
 std::optional<probes::ProbeResult> ProbeHarness::Run(const std::string& name, std::chrono::milliseconds timeout) {
   const config::CheckSpec& check = Check(name);
-  probes::RunContext ctx{io_.get_executor(), pool_, *target_, timeout, Clock::now() + timeout, check.name, {}};
+  targets::TargetRuntime& target = targets_.empty() ? *target_ : *targets_.at(check.target);
+  auto find = [this](std::string_view other) -> targets::TargetRuntime* {
+    auto it = targets_.find(std::string(other));
+    return it == targets_.end() ? nullptr : it->second.get();
+  };
+  probes::RunContext ctx{io_.get_executor(), pool_, target, timeout, Clock::now() + timeout, check.name, find};
   return RunWithDeadline(io_, check.probe->Run(ctx), timeout);
 }
 
@@ -66,6 +84,7 @@ std::vector<metrics::Sample> ProbeHarness::StaticSamples(const std::string& name
 
 void ProbeHarness::TearDown() {
   target_.reset();
+  targets_.clear();
   io_.restart();
   io_.run_for(std::chrono::milliseconds(50));
 }

@@ -27,6 +27,10 @@ class ProbeHarness : public ::testing::Test {
   /// Loads a catalogue with one postgres target `db` at `dsn` and the given
   /// checks (YAML list items); fails the test when it does not load.
   std::shared_ptr<const config::Catalogue> Load(const std::string& dsn, const std::string& checks);
+  /// Loads a whole catalogue (targets and checks) and builds every target,
+  /// so a check may use other targets (storage.replication's replica); fails
+  /// the test when it does not load.
+  std::shared_ptr<const config::Catalogue> LoadText(const std::string& text);
   /// The check `name` of the last loaded catalogue.
   const config::CheckSpec& Check(const std::string& name) const;
   /// One run as the runner does it: the probe races its deadline.
@@ -44,6 +48,7 @@ class ProbeHarness : public ::testing::Test {
   BlockingPool pool_{4};  // destroyed first: its last jobs may still post to io_
   std::shared_ptr<const config::Catalogue> catalogue_;
   std::shared_ptr<targets::TargetRuntime> target_;
+  std::map<std::string, std::shared_ptr<targets::TargetRuntime>> targets_;  // LoadText's
 };
 
 }  // namespace drwatch::test

@@ -145,4 +145,6 @@ std::string WriteTempFile(const std::string& name, const std::string& text) {
   return path;
 }
 
+std::string MakeStateDir() { return MakeTempDir(); }
+
 }  // namespace drwatch::test

@@ -48,6 +48,10 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
                          std::vector<std::string> env = {},
                          std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
+/// A fresh empty temporary directory for drwatchd's --storage.path: tests
+/// never write the default /var/lib/drwatch.
+std::string MakeStateDir();
+
 /// Writes `text` to a new file in a fresh temporary directory; returns its path.
 std::string WriteTempFile(const std::string& name, const std::string& text);
 

@@ -58,7 +58,7 @@ const std::vector<BadCase> kBadCases = {
     {"bad_kind.yml",
      {":7:11: checks[0].kind: unknown kind \"postgres.pong\" (known: postgres.ping, postgres.recency, "
       "postgres.query, postgres.wal_archive, postgres.replication, http, supabase.backups, storage.reachable, "
-      "storage.freshness, storage.replication)"}},
+      "storage.freshness, storage.replication, backup.pg_dump, backup.files, restore.drill, postgres.schema_drift)"}},
     {"bad_unknown_target.yml", {":8:13: checks[0].target: unknown target \"replica\" (declared: primary)"}},
     {"bad_unknown_objective.yml",
      {":14:16: checks[0].objective: unknown objective \"rpo.weekly\" (declared: rpo.realtime, "
@@ -70,6 +70,18 @@ const std::vector<BadCase> kBadCases = {
     {"bad_timeout_interval.yml",
      {":9:15: checks[0].interval: timeout 10s (global.timeout) must be shorter than interval 5s"}},
     {"bad_global_timeout.yml", {":3:12: global.timeout: timeout 10s must be shorter than interval 10s"}},
+    {"bad_schedule_and_interval.yml",
+     {":10:15: checks[0].schedule: schedule and interval exclude each other (set one)"}},
+    {"bad_schedule_format.yml",
+     {":9:15: checks[0].schedule: invalid schedule \"every day at 2\" (use \"daily HH:MM\" or "
+      "\"weekly <mon|tue|wed|thu|fri|sat|sun> HH:MM\", UTC)"}},
+    {"bad_schedule_hour.yml",
+     {":9:15: checks[0].schedule: invalid schedule \"daily 24:00\": hour 24 is out of range (00-23)"}},
+    {"bad_schedule_day.yml",
+     {":9:15: checks[0].schedule: invalid schedule \"weekly sunday 03:00\": unknown day \"sunday\" "
+      "(use mon, tue, wed, thu, fri, sat or sun)"}},
+    {"bad_schedule_timeout.yml",
+     {":10:14: checks[0].timeout: timeout 1d must be shorter than the schedule's period 1d"}},
     {"bad_max_concurrency.yml", {":2:20: global.max_concurrency: expected an integer between 1 and 10000"}},
     {"bad_env_unset.yml",
      {":4:10: targets.primary.dsn: environment variable DRWATCH_TEST_UNSET_DSN is not set"}},
@@ -181,6 +193,8 @@ TEST(LoadCatalogueFile, LoadsTheExampleCatalogue) {
   setenv("PRMCMS_DSN", "host=127.0.0.1 port=5432 dbname=prmcms user=drwatch password=example-pw", 1);
   setenv("SUPABASE_ANON_KEY", "example-anon-key", 1);
   setenv("SUPABASE_ACCESS_TOKEN", "sbp_example_token", 1);
+  setenv("S3_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+  setenv("S3_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", 1);
   std::string path = std::string(DRWATCH_SOURCE_DIR) + "/config/drwatch.example.yml";
   LoadResult result = LoadCatalogueFile(path);
   ASSERT_EQ(result.errors, Errors{});
@@ -192,11 +206,15 @@ TEST(LoadCatalogueFile, LoadsTheExampleCatalogue) {
   EXPECT_EQ(kinds, (std::set<std::string>{"postgres.ping", "postgres.recency", "postgres.query",
                                           "postgres.wal_archive", "postgres.replication", "http",
                                           "supabase.backups", "storage.reachable", "storage.freshness",
-                                          "storage.replication"}));
+                                          "storage.replication", "backup.pg_dump", "backup.files",
+                                          "restore.drill", "postgres.schema_drift"}));
 }
 
 TEST(LoadCatalogueFile, LoadsTheDemoCatalogue) {
   setenv("PRMCMS_DSN", "host=127.0.0.1 port=5432 dbname=prmcms user=drwatch password=example-pw", 1);
+  setenv("DEMO_DRILL_DSN", "host=127.0.0.1 port=5432 dbname=drill user=drwatch password=example-pw", 1);
+  setenv("DEMO_BACKUPS", "/tmp/drwatch-demo/backups", 1);
+  setenv("DEMO_FUNCTIONS", "/tmp/drwatch-demo/functions", 1);
   LoadResult result = LoadCatalogueFile(std::string(DRWATCH_SOURCE_DIR) + "/config/demo.yml");
   EXPECT_EQ(result.errors, Errors{});
 }
@@ -270,6 +288,23 @@ TEST(LoadCatalogueText, TimeoutAndIntervalSetOnTheCheck) {
             Errors{"f.yml:10:14: checks[0].timeout: timeout 5s must be shorter than interval 5s"});
 }
 
+TEST(LoadCatalogueText, ScheduleSetsThePeriodAsInterval) {
+  std::string text = std::string(kBase) + R"(checks:
+  - name: ping
+    kind: postgres.ping
+    target: primary
+    schedule: "weekly sun 04:00"
+    timeout: 1h
+)";
+  LoadResult result = LoadCatalogueText(text, "f.yml");
+  ASSERT_EQ(result.errors, Errors{});
+  const auto& check = result.catalogue->checks.at(0);
+  ASSERT_TRUE(check.schedule.has_value());
+  EXPECT_EQ(check.schedule->text, "weekly sun 04:00");
+  EXPECT_EQ(check.interval, std::chrono::milliseconds(std::chrono::hours(24 * 7)));
+  EXPECT_EQ(check.timeout, 1h);
+}
+
 // The fingerprint of the check named `name` in `text` (which must load).
 std::string FingerprintOf(const std::string& text, const std::string& name) {
   LoadResult result = LoadCatalogueText(text, "f.yml");
@@ -328,6 +363,19 @@ TEST(Fingerprint, ChangesWithTheEffectiveSchedule) {
   std::string slower = text;
   slower.replace(slower.find("interval: 1m"), 12, "interval: 2m");
   EXPECT_NE(FingerprintOf(text, "audit"), FingerprintOf(slower, "audit"));
+}
+
+}  // namespace
+}  // namespace drwatch::config
+
+namespace drwatch::config {
+namespace {
+
+TEST(Fingerprint, ChangesWithTheSchedule) {
+  std::string text = MakeText(kDsn, "24h");
+  std::string daily = text + "    schedule: \"daily 02:30\"\n";
+  std::string later = text + "    schedule: \"daily 03:30\"\n";
+  EXPECT_NE(FingerprintOf(daily, "audit"), FingerprintOf(later, "audit"));
 }
 
 }  // namespace

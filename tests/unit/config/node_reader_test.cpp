@@ -141,6 +141,19 @@ TEST(NodeReader, ExpandsAndRegistersSecrets) {
   EXPECT_EQ(Redactor::Global().Apply("dsn password=nr-password-42"), "dsn password=<redacted>");
 }
 
+// Places (a storage url, a directory) from the environment stay readable in
+// messages; the same reader still treats String's expansions as secrets.
+TEST(NodeReader, PublicStringsAreNotSecrets) {
+  Redactor::Global().Clear();
+  setenv("DRWATCH_TEST_NR_DIR", "/srv/backups", 1);
+  setenv("DRWATCH_TEST_NR_TOKEN", "nr-token-42", 1);
+  Fixture f("url: \"file://${env:DRWATCH_TEST_NR_DIR}\"\ntoken: \"${env:DRWATCH_TEST_NR_TOKEN}\"\n");
+  EXPECT_EQ(f.reader.PublicString("url"), "file:///srv/backups");
+  EXPECT_EQ(f.reader.String("token"), "nr-token-42");
+  EXPECT_EQ(f.diag.secrets, std::vector<std::string>{"nr-token-42"});
+  EXPECT_EQ(Redactor::Global().Apply("write /srv/backups/x: nr-token-42"), "write /srv/backups/x: <redacted>");
+}
+
 TEST(NodeReader, ReportsExpansionErrorsAtTheKeyPath) {
   unsetenv("PRMCMS_DSN_UNSET");
   Fixture f("x: 1\ndsn: \"${env:PRMCMS_DSN_UNSET}\"\n", "targets.primary");

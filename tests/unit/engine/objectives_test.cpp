@@ -68,5 +68,47 @@ TEST(Objectives, SamplesCarryKindAndName) {
   EXPECT_EQ(out.size(), 1u);
 }
 
+config::Objective RtoAuth() { return {"rto", "authentication", std::chrono::minutes(15)}; }
+
+TEST(Objectives, ACheckFeedsWhatItMeasuresFromItsPerObjectiveValues) {
+  // A drill measures two RTO systems at once; a recency check feeds its `objective:`.
+  CheckFeed drill{"", {"rto.authentication", "rto.core_business_logic"}, {true, true, 999, kNow},
+                  {{"rto.authentication", 42}, {"rto.core_business_logic", 600}}};
+  CheckFeed recency{"rpo.daily_operations", {}, {true, true, 3600, kNow}, {}};
+  auto feeders = FeedersOf(RtoAuth(), {drill, recency});
+  ASSERT_EQ(feeders.size(), 1u);
+  EXPECT_EQ(feeders[0].observed, 42) << "the system's own time, not the check's single value";
+  auto s = EvaluateObjective(RtoAuth(), feeders, kNow);
+  EXPECT_EQ(s.observed, 42);
+  EXPECT_EQ(s.met, true);
+  config::Objective core{"rto", "core_business_logic", std::chrono::minutes(5)};
+  s = EvaluateObjective(core, FeedersOf(core, {drill, recency}), kNow);
+  EXPECT_EQ(s.observed, 600);
+  EXPECT_EQ(s.met, false) << "10 min measured against a 5 min RTO";
+}
+
+TEST(Objectives, TheSingleObjectivePathIsUnchanged) {
+  CheckFeed recency{"rpo.daily_operations", {}, {true, true, 3600, kNow}, {}};
+  auto feeders = FeedersOf(Rpo24h(), {recency});
+  ASSERT_EQ(feeders.size(), 1u);
+  EXPECT_EQ(feeders[0].observed, 3600);
+  EXPECT_TRUE(FeedersOf(RtoAuth(), {recency}).empty());
+}
+
+TEST(Objectives, AFailedDrillThatNeverReachedASystemBreachesIt) {
+  CheckFeed drill{"", {"rto.authentication"}, {true, false, std::nullopt, kNow - 86400}, {}};
+  auto s = EvaluateObjective(RtoAuth(), FeedersOf(RtoAuth(), {drill}), kNow);
+  EXPECT_FALSE(s.observed.has_value());
+  EXPECT_EQ(s.met, false);
+}
+
+TEST(Objectives, AnOldSuccessfulDrillStillCounts) {
+  CheckFeed drill{"", {"rto.authentication"}, {true, true, std::nullopt, kNow - 6 * 86400},
+                  {{"rto.authentication", 300}}};
+  auto s = EvaluateObjective(RtoAuth(), FeedersOf(RtoAuth(), {drill}), kNow);
+  EXPECT_EQ(s.observed, 300);
+  EXPECT_EQ(s.met, true);
+}
+
 }  // namespace
 }  // namespace drwatch::engine

@@ -294,3 +294,174 @@ TEST_F(SchedulerTest, StopCancelsRunsInFlight) {
 
 }  // namespace
 }  // namespace drwatch::engine
+
+// Wall-clock schedules and state restored from a previous process.
+#include "engine/state_store.hpp"
+
+namespace drwatch::engine {
+namespace {
+
+using WallTime = std::chrono::system_clock::time_point;
+
+// A daily schedule whose next time is `ahead` (whole minutes) after now.
+config::Schedule DailyIn(std::chrono::minutes ahead) {
+  auto at = std::chrono::floor<std::chrono::minutes>(Clock::WallNow()) + ahead;
+  auto time_of_day = at - std::chrono::floor<std::chrono::days>(at);
+  config::Schedule s;
+  s.hour = static_cast<int>(std::chrono::duration_cast<std::chrono::hours>(time_of_day).count());
+  s.minute = static_cast<int>(std::chrono::duration_cast<std::chrono::minutes>(time_of_day).count() % 60);
+  s.text = "daily test";
+  return s;
+}
+
+// A saved state whose last run (a success) ended `ago` before now.
+PersistedCheck SavedRun(std::chrono::seconds ago, const std::string& kind = "fake") {
+  PersistedCheck p;
+  p.kind = kind;
+  p.state.has_result = true;
+  p.state.success = true;
+  p.state.last_result = RunResult::kSuccess;
+  p.state.last_run_timestamp = ToUnixSeconds(Clock::WallNow() - ago);
+  p.state.last_success_timestamp = p.state.last_run_timestamp;
+  p.state.runs[0] = 5;
+  p.state.reason = "saved";
+  p.state.samples.push_back({"drwatch_fake_value", "A fake probe's value.", metrics::MetricType::kGauge,
+                             {{"extra", "saved"}}, 3});
+  return p;
+}
+
+class ScheduledTest : public SchedulerTest {
+ protected:
+  // Moves fake time in one step (timers see a jump, as after a long sleep).
+  void JumpBy(Clock::duration d) {
+    Clock::Advance(d);
+    io_.restart();
+    io_.run_for(3ms);
+  }
+
+  std::shared_ptr<FakeProbe> AddScheduled(config::Catalogue& cat, const std::string& name,
+                                          const config::Schedule& schedule) {
+    auto probe = AddCheck(cat, name, std::make_shared<FakeProbe>(1s), 24h, 5s);
+    cat.checks.back().schedule = schedule;
+    return probe;
+  }
+};
+
+TEST_F(ScheduledTest, RunsAtItsWallClockTimeAndAgainNextDay) {
+  auto cat = NewCatalogue();
+  auto schedule = DailyIn(90min);
+  auto first = config::NextOccurrence(schedule, Clock::WallNow());
+  auto probe = AddScheduled(*cat, "nightly", schedule);
+  scheduler_.Apply(cat);
+  scheduler_.Start();
+  auto before = std::chrono::duration_cast<Clock::duration>(first - Clock::WallNow()) - 1s;
+  for (int i = 0; i < 10; ++i) JumpBy(before / 10);
+  EXPECT_TRUE(probe->starts.empty()) << "ran before its time";
+  AdvanceBy(2s, 100ms);
+  ASSERT_EQ(probe->starts.size(), 1u);
+  for (int i = 0; i < 24; ++i) JumpBy(1h - 1s);
+  EXPECT_EQ(probe->starts.size(), 1u) << "ran twice in one day";
+  AdvanceBy(30s, 1s);
+  EXPECT_EQ(probe->starts.size(), 2u);
+  EXPECT_EQ(Value("drwatch_check_interval_seconds", {{"check", "nightly"}}), 86400);
+}
+
+TEST_F(ScheduledTest, MissedTimeWhileDownRunsSoonAfterStart) {
+  auto cat = NewCatalogue();
+  auto schedule = DailyIn(-30min);  // its time was half an hour ago
+  auto probe = AddScheduled(*cat, "nightly", schedule);
+  std::map<std::string, PersistedCheck> saved{{"nightly", SavedRun(std::chrono::hours(25))}};
+  scheduler_.Apply(cat, saved);
+  scheduler_.Start();
+  AdvanceBy(61s, 1s);
+  EXPECT_EQ(probe->starts.size(), 1u) << "the missed run did not catch up within a minute";
+}
+
+TEST_F(ScheduledTest, NotMissedWaitsForItsTime) {
+  auto cat = NewCatalogue();
+  auto probe = AddScheduled(*cat, "nightly", DailyIn(-30min));
+  std::map<std::string, PersistedCheck> saved{{"nightly", SavedRun(std::chrono::minutes(29))}};
+  scheduler_.Apply(cat, saved);
+  scheduler_.Start();
+  AdvanceBy(10min, 1s);
+  EXPECT_TRUE(probe->starts.empty());
+}
+
+TEST_F(SchedulerTest, LongIntervalRecentlyRunWaitsForLastRunPlusInterval) {
+  auto cat = NewCatalogue();
+  auto probe = AddCheck(*cat, "hourly", std::make_shared<FakeProbe>(1s), 1h, 5s);
+  std::map<std::string, PersistedCheck> saved{{"hourly", SavedRun(std::chrono::minutes(10))}};
+  scheduler_.Apply(cat, saved);
+  scheduler_.Start();
+  AdvanceBy(49min, 10s);
+  EXPECT_TRUE(probe->starts.empty()) << "ran although its last run was 10 min ago";
+  AdvanceBy(2min, 1s);
+  EXPECT_EQ(probe->starts.size(), 1u);
+}
+
+TEST_F(SchedulerTest, LongIntervalOverdueRunsWithinAMinute) {
+  auto cat = NewCatalogue();
+  auto probe = AddCheck(*cat, "hourly", std::make_shared<FakeProbe>(1s), 1h, 5s);
+  std::map<std::string, PersistedCheck> saved{{"hourly", SavedRun(std::chrono::hours(2))}};
+  scheduler_.Apply(cat, saved);
+  scheduler_.Start();
+  AdvanceBy(61s, 1s);
+  EXPECT_EQ(probe->starts.size(), 1u);
+}
+
+TEST_F(SchedulerTest, SavedStateIsExportedBeforeTheFirstRun) {
+  auto cat = NewCatalogue();
+  AddCheck(*cat, "hourly", std::make_shared<FakeProbe>(1s), 1h, 5s);
+  auto saved = SavedRun(std::chrono::minutes(10));
+  std::map<std::string, PersistedCheck> persisted{{"hourly", saved}};
+  scheduler_.Apply(cat, persisted);
+  EXPECT_EQ(Value("drwatch_check_success", {{"check", "hourly"}}), 1);
+  EXPECT_EQ(Value("drwatch_check_last_success_timestamp_seconds", {{"check", "hourly"}}),
+            saved.state.last_success_timestamp);
+  EXPECT_EQ(Runs("hourly", "success"), 5);
+  EXPECT_EQ(Value("drwatch_fake_value", {{"check", "hourly"}, {"target", "t"}, {"extra", "saved"}}), 3);
+}
+
+TEST_F(SchedulerTest, SavedStateOfAnotherKindIsIgnored) {
+  auto cat = NewCatalogue();
+  AddCheck(*cat, "hourly", std::make_shared<FakeProbe>(1s), 1h, 5s);
+  std::map<std::string, PersistedCheck> persisted{{"hourly", SavedRun(std::chrono::minutes(10), "other.kind")}};
+  scheduler_.Apply(cat, persisted);
+  EXPECT_FALSE(Value("drwatch_check_success", {{"check", "hourly"}}).has_value());
+}
+
+TEST_F(SchedulerTest, RunCancelledByStopIsNotRecorded) {
+  auto cat = NewCatalogue();
+  AddCheck(*cat, "slow", std::make_shared<FakeProbe>(3s), 10s, 5s);
+  scheduler_.Apply(cat);
+  std::optional<RunReport> report;
+  ASSERT_TRUE(scheduler_.RunNow("slow", [&](const RunReport& r) { report = r; }));
+  EXPECT_FALSE(scheduler_.RunNow("nope", nullptr));
+  AdvanceBy(1s);
+  scheduler_.Stop();
+  AdvanceBy(1s);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_EQ(report->reason, "cancelled");
+  EXPECT_FALSE(scheduler_.StateOf("slow")->has_result);
+}
+
+TEST_F(SchedulerTest, ACheckAddedByAReloadResumesFromItsSavedState) {
+  auto cat = NewCatalogue();
+  AddCheck(*cat, "ping", std::make_shared<FakeProbe>(10ms), 10s, 5s);
+  scheduler_.Apply(cat);
+  scheduler_.Start();
+  AdvanceBy(1s);
+  auto next = NewCatalogue();
+  AddCheck(*next, "ping", std::make_shared<FakeProbe>(10ms), 10s, 5s);
+  auto hourly = AddCheck(*next, "hourly", std::make_shared<FakeProbe>(1s), 1h, 5s);
+  std::map<std::string, PersistedCheck> saved{{"hourly", SavedRun(std::chrono::minutes(10))}};
+  scheduler_.Apply(next, saved);
+  EXPECT_EQ(Runs("hourly", "success"), 5) << "the saved state is exported at once";
+  AdvanceBy(49min, 10s);
+  EXPECT_TRUE(hourly->starts.empty());
+  AdvanceBy(2min, 1s);
+  EXPECT_EQ(hourly->starts.size(), 1u);
+}
+
+}  // namespace
+}  // namespace drwatch::engine

@@ -276,6 +276,40 @@ TEST_F(HttpClientTest, RefusesACertificateForAnotherHost) {
   EXPECT_EQ(r->error, "tls: certificate verify failed: IP address mismatch");
 }
 
+// A sink coroutine of its own, not a lambda: GCC 12 and coroutine lambdas.
+boost::asio::awaitable<std::string> CollectInto(std::vector<std::string>& pieces, int& status,
+                                                std::string_view data, const HttpResult& head) {
+  status = head.status;
+  pieces.emplace_back(data);
+  co_return pieces.size() == 3 ? "sink: enough" : "";
+}
+
+TEST_F(HttpClientTest, ABodySinkGetsTheBodyInPiecesAndCanStopIt) {
+  TestHttpServer server;
+  std::string body(100 * 1024, 'x');
+  server.Respond({200, {}, body});
+  std::vector<std::string> pieces;
+  int status = 0;
+  auto spec = Get(server.Url("/big"));
+  spec.body_limit = 10;  // not applied to a sink
+  spec.body_sink = [&](const HttpResult& head, std::string_view data) {
+    return CollectInto(pieces, status, data, head);
+  };
+  auto r = Run(spec);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->error, "sink: enough");  // the third piece stopped it
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(pieces.size(), 3u);
+  EXPECT_EQ(r->body, "");
+  pieces.clear();
+  server.Respond({200, {}, "small"});
+  r = Run(spec);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->ok()) << r->error;
+  EXPECT_FALSE(r->truncated);
+  EXPECT_EQ(pieces, std::vector<std::string>{"small"});
+}
+
 TEST_F(HttpClientTest, TlsConfigReportsAMissingCaFile) {
   std::string error;
   EXPECT_EQ(TlsClientConfig::Make("/nonexistent/ca.pem", false, error), nullptr);

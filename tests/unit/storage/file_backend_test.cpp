@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
@@ -153,6 +154,10 @@ class SlowReadBackend final : public Backend {
   asio::awaitable<ListResult> List(std::string pattern, std::size_t max) override {
     return real_->List(std::move(pattern), max);
   }
+  asio::awaitable<WriterResult> OpenWriter(std::string key) override { return real_->OpenWriter(std::move(key)); }
+  asio::awaitable<Status> GetToFile(std::string key, std::string path, std::uint64_t max) override {
+    return real_->GetToFile(std::move(key), std::move(path), max);
+  }
   asio::awaitable<std::optional<SpaceResult>> FreeSpace() override { return real_->FreeSpace(); }
 
   std::vector<std::string> put_keys;
@@ -178,6 +183,100 @@ TEST_F(FileBackendTest, ACancelledWriteTestLeavesNothingBehind) {
   ASSERT_EQ(slow->put_keys.size(), 1u);
   EXPECT_EQ(slow->detached_keys, slow->put_keys);
   EXPECT_TRUE(test::PollUntil(io_, [&] { return fs::is_empty(dir_ + "/.drwatch"); }, 2s));
+}
+
+// --- Streaming writes and downloads (issue 5) -----------------------------
+
+// Every file under `dir`, hidden ones included, relative to it.
+std::vector<std::string> AllFiles(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) out.push_back(fs::relative(e.path(), dir).string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST_F(FileBackendTest, AWriterAppearsOnlyWhenCommitted) {
+  FileBackend backend(pool_, dir_);
+  auto opened = test::RunWithDeadline(io_, backend.OpenWriter("run/1/data.dump"), 5s);
+  ASSERT_TRUE(opened && opened->ok()) << (opened ? opened->error : "timeout");
+  auto& writer = *opened->writer;
+  for (const char* part : {"hello ", "streaming ", "world"}) {
+    auto w = test::RunWithDeadline(io_, writer.Write(part), 5s);
+    ASSERT_TRUE(w && w->ok()) << (w ? w->error : "timeout");
+  }
+  EXPECT_EQ(writer.written(), 21u);
+  // Before the commit only the hidden temp file exists, and listings skip it.
+  auto files = AllFiles(dir_);
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_TRUE(files[0].starts_with("run/1/.data.dump.partial-")) << files[0];
+  auto listed = test::RunWithDeadline(io_, backend.List("run/*/*", 100), 5s);
+  EXPECT_TRUE(listed->objects.empty());
+  auto committed = test::RunWithDeadline(io_, writer.Commit(), 5s);
+  ASSERT_TRUE(committed && committed->ok()) << (committed ? committed->error : "timeout");
+  EXPECT_EQ(AllFiles(dir_), std::vector<std::string>{"run/1/data.dump"});
+  auto got = test::RunWithDeadline(io_, backend.Get("run/1/data.dump", 100), 5s);
+  EXPECT_EQ(got->data, "hello streaming world");
+}
+
+TEST_F(FileBackendTest, ADestroyedWriterLeavesNothing) {
+  FileBackend backend(pool_, dir_);
+  {
+    auto opened = test::RunWithDeadline(io_, backend.OpenWriter("run/1/data.dump"), 5s);
+    ASSERT_TRUE(opened && opened->ok());
+    auto w = test::RunWithDeadline(io_, opened->writer->Write(std::string(100000, 'x')), 5s);
+    ASSERT_TRUE(w && w->ok());
+  }  // destroyed uncommitted: the temp file goes, off the loop
+  EXPECT_TRUE(test::PollUntil(io_, [&] { return AllFiles(dir_).empty(); }, 2s)) << AllFiles(dir_).size();
+}
+
+TEST_F(FileBackendTest, AWriterIntoAnUnwritablePlaceFailsWithThePath) {
+  // Root ignores directory permissions; a "directory" that is a regular
+  // file refuses everyone.
+  std::ofstream(dir_ + "/run") << "not a directory";
+  FileBackend backend(pool_, dir_);
+  auto opened = test::RunWithDeadline(io_, backend.OpenWriter("run/1/data.dump"), 5s);
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(opened->error, "mkdir " + dir_ + "/run/1: Not a directory");
+  EXPECT_EQ(opened->writer, nullptr);
+  if (::geteuid() != 0) {
+    fs::create_directory(dir_ + "/ro");
+    fs::permissions(dir_ + "/ro", fs::perms::owner_read | fs::perms::owner_exec);
+    auto refused = test::RunWithDeadline(io_, backend.OpenWriter("ro/data.dump"), 5s);
+    EXPECT_EQ(refused->error, "write " + dir_ + "/ro/data.dump: Permission denied");
+    fs::permissions(dir_ + "/ro", fs::perms::owner_all);
+  }
+}
+
+TEST_F(FileBackendTest, AWriterIsDeadAfterAnError) {
+  FileBackend backend(pool_, dir_);
+  auto opened = test::RunWithDeadline(io_, backend.OpenWriter("a.dump"), 5s);
+  ASSERT_TRUE(opened && opened->ok());
+  // The target directory vanishes: the rename fails and the writer stays dead.
+  fs::remove_all(dir_);
+  auto committed = test::RunWithDeadline(io_, opened->writer->Commit(), 5s);
+  ASSERT_TRUE(committed);
+  EXPECT_EQ(committed->error, "rename " + dir_ + "/a.dump: No such file or directory");
+  auto again = test::RunWithDeadline(io_, opened->writer->Write("x"), 5s);
+  EXPECT_EQ(again->error, committed->error);
+  fs::create_directory(dir_);
+}
+
+TEST_F(FileBackendTest, GetToFileCopiesAndHonoursMaxBytes) {
+  FileBackend backend(pool_, dir_);
+  std::string big(200000, 'y');
+  ASSERT_TRUE(test::RunWithDeadline(io_, backend.Put("x/big.dump", big), 5s)->ok());
+  std::string copy = dir_ + "/copy";
+  auto got = test::RunWithDeadline(io_, backend.GetToFile("x/big.dump", copy, 200000), 5s);
+  ASSERT_TRUE(got && got->ok()) << (got ? got->error : "timeout");
+  std::ifstream in(copy);
+  std::string read((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(read, big);
+  auto refused = test::RunWithDeadline(io_, backend.GetToFile("x/big.dump", copy, 199999), 5s);
+  EXPECT_EQ(refused->error, "read " + dir_ + "/x/big.dump: larger than 199999 bytes");
+  auto missing = test::RunWithDeadline(io_, backend.GetToFile("x/none.dump", copy, 10), 5s);
+  EXPECT_EQ(missing->error, "read " + dir_ + "/x/none.dump: No such file or directory");
 }
 
 TEST(Pattern, ValidatesAndMatches) {

@@ -290,6 +290,17 @@ TEST_F(StorageProbeTest, ReplicationWithinMaxLag) {
   EXPECT_EQ(lag->labels, (metrics::Labels{{"replica", "offsite"}}));
 }
 
+TEST_F(StorageProbeTest, ReplicationExportsItsMaxLag) {
+  Load("kind: storage.replication, replica: offsite, pattern: \"daily/*.dump\", max_lag: 6h");
+  std::vector<metrics::Sample> fixed;
+  catalogue_->checks[0].probe->StaticSamples(fixed);
+  ASSERT_EQ(fixed.size(), 1u);
+  EXPECT_EQ(fixed[0].name, "drwatch_storage_replication_max_lag_seconds");
+  EXPECT_EQ(fixed[0].type, metrics::MetricType::kGauge);
+  EXPECT_EQ(fixed[0].labels, (metrics::Labels{{"replica", "offsite"}}));  // joins the lag series
+  EXPECT_EQ(fixed[0].value, 6 * 3600);
+}
+
 TEST_F(StorageProbeTest, ReplicationFailsPastMaxLag) {
   MakeFile(dir_, "daily/a.dump", 10, 50h);
   MakeFile(dir_, "daily/b.dump", 10, 2h);

@@ -1,0 +1,56 @@
+#pragma once
+// manifest.json: the last file a backup run writes. A run directory
+// without one is incomplete: never counted, never restored, removed by the
+// next run. The manifest lets a drill prove a run is intact (each file's size
+// and SHA-256) and restored completely (row counts of listed tables, taken in
+// the dump's own snapshot).
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace drwatch::backup {
+
+inline constexpr int kManifestFormat = 1;
+inline constexpr std::string_view kManifestName = "manifest.json";
+inline constexpr std::size_t kMaxManifestBytes = 4 * 1024 * 1024;
+
+struct ManifestFile {
+  std::string name;     // "schema.sql", "data.dump", "files.tar.gz"
+  std::uint64_t size = 0;
+  std::string sha256;   // lower-case hex
+};
+
+struct ManifestTable {
+  std::string name;     // "auth.users" (schema-qualified as listed in the catalogue)
+  std::int64_t rows = 0;
+};
+
+struct Manifest {
+  int format = kManifestFormat;
+  std::string kind;             // "backup.pg_dump" | "backup.files"
+  std::string check;            // the check that took it
+  std::string run;              // run id, "20261125T023000Z"
+  std::string drwatch_version;
+  std::string server_version;   // source PostgreSQL, "15.8" (pg_dump only)
+  std::string database;         // source database name (pg_dump only; no host, no user)
+  std::string source_path;      // backup.files: the directory archived
+  std::chrono::system_clock::time_point started_at;
+  std::chrono::system_clock::time_point finished_at;
+  std::vector<ManifestFile> files;
+  std::vector<ManifestTable> tables;
+
+  const ManifestFile* File(std::string_view name) const;
+};
+
+/// Pretty JSON, stable key order, timestamps as RFC 3339 UTC.
+std::string ToJson(const Manifest& m);
+/// Parses and validates (format, required fields, hex digests). On error
+/// returns nullopt and sets `error` ("manifest.json: files[1].sha256: not a
+/// SHA-256 hex digest").
+std::optional<Manifest> ParseManifest(std::string_view json, std::string& error);
+
+}  // namespace drwatch::backup

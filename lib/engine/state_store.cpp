@@ -1,0 +1,374 @@
+#include "engine/state_store.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/json.hpp>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+namespace drwatch::engine {
+namespace json = boost::json;
+
+namespace {
+
+constexpr int kFormat = 1;
+constexpr std::size_t kMaxFileBytes = 4 << 20;  // a state file is a few KiB
+
+std::string Errno(int err) { return std::strerror(err); }
+
+std::optional<RunResult> ParseRunResult(std::string_view s) {
+  for (auto r : {RunResult::kSuccess, RunResult::kFailure, RunResult::kTimeout, RunResult::kSkipped}) {
+    if (s == ToString(r)) return r;
+  }
+  return std::nullopt;
+}
+
+json::value OptionalNumber(const std::optional<double>& v) {
+  return v ? json::value(*v) : json::value(nullptr);
+}
+
+json::array EncodeSamples(const std::vector<metrics::Sample>& samples) {
+  json::array out;
+  for (const auto& s : samples) {
+    json::object labels;
+    for (const auto& [k, v] : s.labels) {
+      if (k == "check" || k == "target") continue;  // the runner's, re-added on load
+      labels[k] = v;
+    }
+    out.push_back(json::object{{"name", s.name},
+                               {"help", s.help},
+                               {"type", s.type == metrics::MetricType::kCounter ? "counter" : "gauge"},
+                               {"labels", std::move(labels)},
+                               {"value", s.value}});
+  }
+  return out;
+}
+
+// Reads `key` as a number, null giving nullopt; throws on any other type.
+std::optional<double> NumberOrNull(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  if (!v || v->is_null()) return std::nullopt;
+  return v->to_number<double>();
+}
+
+std::vector<metrics::Sample> DecodeSamples(const json::array& in) {
+  std::vector<metrics::Sample> out;
+  for (const auto& item : in) {
+    const auto& o = item.as_object();
+    metrics::Sample s;
+    s.name = json::value_to<std::string>(o.at("name"));
+    s.help = json::value_to<std::string>(o.at("help"));
+    s.type = o.at("type").as_string() == "counter" ? metrics::MetricType::kCounter : metrics::MetricType::kGauge;
+    for (const auto& [k, v] : o.at("labels").as_object()) s.labels.emplace_back(k, json::value_to<std::string>(v));
+    s.value = o.at("value").to_number<double>();
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+void DecodeFields(const json::object& o, PersistedCheck& p) {
+  CheckState& s = p.state;
+  p.kind = json::value_to<std::string>(o.at("kind"));
+  auto result = ParseRunResult(o.at("last_result").as_string());
+  if (!result) throw std::runtime_error("unknown last_result");
+  s.has_result = true;
+  s.last_result = *result;
+  s.success = o.at("success").as_bool();
+  s.reason = json::value_to<std::string>(o.at("reason"));
+  s.observed = NumberOrNull(o, "observed");
+  s.last_duration_seconds = o.at("last_duration_seconds").to_number<double>();
+  s.last_run_timestamp = o.at("last_run_timestamp").to_number<double>();
+  s.last_success_timestamp = NumberOrNull(o, "last_success_timestamp");
+  const auto& runs = o.at("runs").as_object();
+  for (auto r : {RunResult::kSuccess, RunResult::kFailure, RunResult::kTimeout, RunResult::kSkipped}) {
+    if (const auto* n = runs.if_contains(ToString(r))) s.runs[static_cast<int>(r)] = n->to_number<std::uint64_t>();
+  }
+  s.samples = DecodeSamples(o.at("samples").as_array());
+  if (const auto* objectives = o.if_contains("objective_observed")) {
+    for (const auto& [id, v] : objectives->as_object()) s.objective_observed[std::string(id)] = v.to_number<double>();
+  }
+}
+
+std::int64_t MtimeNs(const struct stat& st) {
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+std::string UtcStamp() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+bool WriteAll(int fd, const std::string& text) {
+  std::size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// fsync of the directory makes the rename itself durable.
+bool SyncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
+}
+
+std::atomic<std::uint64_t> g_temp_counter{0};
+
+}  // namespace
+
+std::string EncodeState(const std::string& check, const std::string& kind, const CheckState& s) {
+  json::object runs;
+  for (auto r : {RunResult::kSuccess, RunResult::kFailure, RunResult::kTimeout, RunResult::kSkipped}) {
+    runs[ToString(r)] = s.runs[static_cast<int>(r)];
+  }
+  json::object objectives;
+  for (const auto& [id, v] : s.objective_observed) objectives[id] = v;
+  json::object o{{"format", kFormat},
+                 {"check", check},
+                 {"kind", kind},
+                 {"last_result", ToString(s.last_result)},
+                 {"success", s.success},
+                 {"reason", s.reason},
+                 {"observed", OptionalNumber(s.observed)},
+                 {"objective_observed", std::move(objectives)},
+                 {"last_duration_seconds", s.last_duration_seconds},
+                 {"last_run_timestamp", s.last_run_timestamp},
+                 {"last_success_timestamp", OptionalNumber(s.last_success_timestamp)},
+                 {"runs", std::move(runs)},
+                 {"samples", EncodeSamples(s.samples)}};
+  return json::serialize(o) + "\n";
+}
+
+std::optional<PersistedCheck> DecodeState(std::string_view text, const std::string& check, std::string& error) {
+  json::error_code ec;
+  json::value root = json::parse(text, ec);
+  if (ec) {
+    error = "invalid JSON: " + ec.message();
+    return std::nullopt;
+  }
+  try {
+    const auto& o = root.as_object();
+    if (o.at("format").to_number<int>() != kFormat) {
+      error = "unsupported format " + json::serialize(o.at("format"));
+      return std::nullopt;
+    }
+    if (o.at("check").as_string() != check) {
+      error = "it is the state of check " + json::serialize(o.at("check"));
+      return std::nullopt;
+    }
+    PersistedCheck p;
+    DecodeFields(o, p);
+    return p;
+  } catch (const std::exception& e) {
+    error = std::string("not a drwatch state file: ") + e.what();
+    return std::nullopt;
+  }
+}
+
+StateStore::StateStore(std::string root) : root_(std::move(root)) {
+  while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+}
+
+std::string StateStore::ChecksDir() const { return root_ + "/checks"; }
+
+std::string StateStore::PathOf(const std::string& check) const { return ChecksDir() + "/" + check + ".json"; }
+
+bool StateStore::Prepare(std::string& error) const {
+  for (const auto& dir : {root_, ChecksDir()}) {
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      error = "cannot create " + dir + ": " + Errno(errno);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool StateStore::Write(const std::string& check, const std::string& text, std::int64_t& mtime_ns,
+                       std::string& error) const {
+  std::string path = PathOf(check);
+  std::string temp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(g_temp_counter++);
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == ENOENT) {
+    std::string ignored;
+    Prepare(ignored);  // the directory went away (or was never made): once more
+    fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  }
+  if (fd < 0) {
+    error = "cannot write " + temp + ": " + Errno(errno);
+    return false;
+  }
+  bool ok = WriteAll(fd, text) && ::fsync(fd) == 0;
+  int err = errno;
+  ok = ::close(fd) == 0 && ok;
+  if (ok && ::rename(temp.c_str(), path.c_str()) != 0) {
+    ok = false;
+    err = errno;
+  }
+  if (!ok) {
+    ::unlink(temp.c_str());
+    error = "cannot write " + path + ": " + Errno(err);
+    return false;
+  }
+  if (!SyncDir(ChecksDir())) spdlog::debug("fsync of {} failed: {}", ChecksDir(), Errno(errno));
+  mtime_ns = MtimeOf(check);
+  return true;
+}
+
+std::int64_t StateStore::MtimeOf(const std::string& check) const {
+  struct stat st {};
+  if (::stat(PathOf(check).c_str(), &st) != 0) return 0;
+  return MtimeNs(st);
+}
+
+std::optional<PersistedCheck> StateStore::Load(const std::string& check, std::string& error) const {
+  std::string path = PathOf(check);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return std::nullopt;
+    error = path + ": cannot read: " + Errno(errno);
+    return std::nullopt;
+  }
+  std::string why;
+  std::optional<PersistedCheck> loaded;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    // Permissions: setting it aside would not help and may not be possible.
+    error = path + ": cannot read: " + Errno(errno);
+    return std::nullopt;
+  }
+  if (static_cast<std::size_t>(st.st_size) > kMaxFileBytes) {
+    why = "larger than " + std::to_string(kMaxFileBytes) + " bytes";
+  } else {
+    std::ostringstream text;
+    text << in.rdbuf();
+    loaded = DecodeState(text.str(), check, why);
+  }
+  if (loaded) {
+    loaded->mtime_ns = MtimeNs(st);
+    return loaded;
+  }
+  std::string aside = path + ".corrupt-" + UtcStamp();
+  if (::rename(path.c_str(), aside.c_str()) == 0) {
+    error = path + ": " + why + "; set aside as " + aside;
+  } else {
+    error = path + ": " + why + "; could not set it aside: " + Errno(errno);
+  }
+  return std::nullopt;
+}
+
+std::map<std::string, PersistedCheck> LoadStates(const StateStore& store, const config::Catalogue& catalogue) {
+  std::map<std::string, PersistedCheck> out;
+  for (const auto& check : catalogue.checks) {
+    std::string error;
+    auto loaded = store.Load(check.name, error);
+    if (!error.empty()) spdlog::warn("state of check {} not restored: {}", check.name, error);
+    if (!loaded) continue;
+    if (loaded->kind != check.kind) {
+      spdlog::info("state of check {} not restored: it was a {} check, now {}", check.name, loaded->kind,
+                   check.kind);
+      continue;
+    }
+    out.emplace(check.name, std::move(*loaded));
+  }
+  return out;
+}
+
+StateWriter::StateWriter(boost::asio::any_io_executor executor, BlockingPool& pool,
+                         std::shared_ptr<const StateStore> store)
+    : executor_(std::move(executor)), pool_(pool), store_(std::move(store)), alive_(std::make_shared<bool>(true)) {}
+
+StateWriter::~StateWriter() { *alive_ = false; }
+
+void StateWriter::Save(const std::string& check, std::string text) {
+  Slot& slot = slots_[check];
+  ++slot.generation;
+  if (slot.writing) {
+    slot.pending = std::move(text);
+    return;
+  }
+  Start(check, std::move(text));
+}
+
+void StateWriter::Start(const std::string& check, std::string text) {
+  slots_[check].writing = true;
+  struct Outcome {
+    bool ok = false;
+    std::int64_t mtime = 0;
+    std::string error;
+  };
+  auto write = [store = store_, check, text = std::move(text)] {
+    Outcome o;
+    o.ok = store->Write(check, text, o.mtime, o.error);
+    return o;
+  };
+  auto drop = [](Outcome) {};
+  auto done = [this, alive = alive_, check](std::optional<Outcome> o) {
+    if (!*alive) return;
+    if (o) Done(check, o->ok, o->mtime, o->error);
+    else Done(check, false, 0, "write cancelled");
+  };
+  RunBlocking(pool_, std::move(write), std::move(drop), boost::asio::bind_executor(executor_, std::move(done)));
+}
+
+void StateWriter::Done(const std::string& check, bool ok, std::int64_t mtime, const std::string& error) {
+  Slot& slot = slots_[check];
+  slot.writing = false;
+  if (ok) {
+    slot.known_mtime = mtime;
+    if (failing_) spdlog::info("state directory {} is writable again", store_->root());
+    failing_ = false;
+  } else {
+    ++write_errors_;
+    if (!failing_) {
+      spdlog::error("cannot save check state (results will not survive a restart; storage.path {}): {}",
+                    store_->root(), error);
+    }
+    failing_ = true;
+  }
+  if (slot.pending) {
+    std::string next = std::move(*slot.pending);
+    slot.pending.reset();
+    Start(check, std::move(next));
+  }
+}
+
+std::int64_t StateWriter::KnownMtime(const std::string& check) const {
+  auto it = slots_.find(check);
+  return it == slots_.end() ? 0 : it->second.known_mtime;
+}
+
+void StateWriter::SetKnownMtime(const std::string& check, std::int64_t mtime_ns) {
+  slots_[check].known_mtime = mtime_ns;
+}
+
+bool StateWriter::Busy(const std::string& check) const {
+  auto it = slots_.find(check);
+  return it != slots_.end() && it->second.writing;
+}
+
+std::uint64_t StateWriter::Generation(const std::string& check) const {
+  auto it = slots_.find(check);
+  return it == slots_.end() ? 0 : it->second.generation;
+}
+
+}  // namespace drwatch::engine

@@ -1,0 +1,201 @@
+#include "probes/backup_common.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
+
+#include "backup/digest.hpp"
+#include "common/redact.hpp"
+#include "config/node_reader.hpp"
+#include "drwatch/version.hpp"
+
+namespace drwatch::probes {
+namespace {
+
+namespace asio = boost::asio;
+using namespace boost::asio::experimental::awaitable_operators;
+
+constexpr std::size_t kMaxReasonLine = 300;
+
+std::string FirstLine(std::string_view text) {
+  while (!text.empty() && (text.front() == '\n' || text.front() == '\r')) text.remove_prefix(1);
+  std::string line(text.substr(0, text.find_first_of("\r\n")));
+  if (line.size() > kMaxReasonLine) line = line.substr(0, kMaxReasonLine) + "…";
+  return line.empty() ? "(no message on stderr)" : line;
+}
+
+// Copies the child's stdout into the writer in 64 KiB chunks, each write
+// awaited before the next read (back-pressure: a slow store slows the child
+// instead of filling memory). On a storage error the child's group is killed,
+// so its stderr closes and the run ends now rather than at the deadline.
+asio::awaitable<std::string> Pump(Subprocess& child, storage::Writer& writer, backup::Sha256& sha) {
+  for (;;) {
+    std::string chunk(kBackupChunkBytes, '\0');
+    boost::system::error_code ec;
+    std::size_t n = co_await asio::async_read(child.stdout_pipe(), asio::buffer(chunk),
+                                              asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::operation_aborted) throw boost::system::system_error(ec);
+    chunk.resize(n);
+    if (n > 0) {
+      sha.Update(chunk);
+      storage::Status written = co_await writer.Write(std::move(chunk));
+      if (!written.ok()) {
+        child.Kill(SIGKILL);
+        co_return written.error;
+      }
+    }
+    if (ec == asio::error::eof) co_return "";
+    if (ec) {
+      child.Kill(SIGKILL);
+      co_return "read from the child: " + ec.message();
+    }
+  }
+}
+
+double UnixSeconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+std::string Fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+// Samples describing the newest complete run, as of `now`.
+void AddSamples(const backup::Manifest& m, std::chrono::system_clock::time_point now, ProbeResult& out) {
+  double age = std::max(0.0, std::chrono::duration<double>(now - m.started_at).count());
+  double duration = std::chrono::duration<double>(m.finished_at - m.started_at).count();
+  out.observed = age;
+  out.samples.push_back({"drwatch_backup_last_success_timestamp_seconds",
+                         "When the newest complete backup run finished (unix time).", metrics::MetricType::kGauge,
+                         {}, UnixSeconds(m.finished_at)});
+  out.samples.push_back({"drwatch_backup_duration_seconds", "How long the newest complete backup run took.",
+                         metrics::MetricType::kGauge, {}, duration});
+  for (const auto& f : m.files) {
+    out.samples.push_back({"drwatch_backup_size_bytes", "Size of each file of the newest complete backup run.",
+                           metrics::MetricType::kGauge, {{"file", f.name}}, static_cast<double>(f.size)});
+  }
+  out.samples.push_back({"drwatch_data_age_seconds",
+                         "Age of the newest complete backup (since its snapshot was taken), as of the last run.",
+                         metrics::MetricType::kGauge, {}, age});
+}
+
+std::string Details(const std::string& location, const backup::Manifest& m) {
+  double duration = std::chrono::duration<double>(m.finished_at - m.started_at).count();
+  std::string out = "run " + m.run + " at " + location + "\n";
+  for (const auto& f : m.files) {
+    char line[200];
+    std::snprintf(line, sizeof line, "  %-14s %14llu bytes  sha256 %s…\n", f.name.c_str(),
+                  static_cast<unsigned long long>(f.size), f.sha256.substr(0, 16).c_str());
+    out += line;
+  }
+  for (const auto& t : m.tables) out += "  table " + t.name + ": " + std::to_string(t.rows) + " rows\n";
+  out += "  duration " + Fixed(duration, 1) + "s";
+  if (!m.server_version.empty()) out += ", PostgreSQL " + m.server_version + ", database " + m.database;
+  if (!m.source_path.empty()) out += ", source " + m.source_path;
+  out += "\n";
+  return out;
+}
+
+}  // namespace
+
+std::optional<backup::Keep> ParseKeep(config::NodeReader& check) {
+  backup::Keep keep;
+  if (!check.Has("keep")) return keep;
+  auto map = check.Map("keep");
+  if (!map) return std::nullopt;
+  auto last = map->Int("last", 1, 100000);
+  auto daily = map->Int("daily", 0, 100000);
+  auto weekly = map->Int("weekly", 0, 100000);
+  map->Finish();
+  if ((map->Has("last") && !last) || (map->Has("daily") && !daily) || (map->Has("weekly") && !weekly)) {
+    return std::nullopt;
+  }
+  if (last) keep.last = static_cast<int>(*last);
+  if (daily) keep.daily = static_cast<int>(*daily);
+  if (weekly) keep.weekly = static_cast<int>(*weekly);
+  return keep;
+}
+
+asio::awaitable<StreamResult> StreamChildToObject(asio::any_io_executor executor, SpawnSpec spec,
+                                                  storage::Backend& store, std::string key, std::string name,
+                                                  std::string program, std::string check) {
+  StreamResult out;
+  storage::WriterResult opened = co_await store.OpenWriter(key);
+  if (!opened.ok()) {
+    out.error = Redactor::Global().Apply(opened.error);
+    co_return out;
+  }
+  std::string error;
+  std::unique_ptr<Subprocess> child = Subprocess::Spawn(executor, spec, error);
+  if (!child) {
+    out.error = Redactor::Global().Apply(error);
+    co_return out;
+  }
+  backup::Sha256 sha;
+  auto both = co_await (Pump(*child, *opened.writer, sha) && ReadAllCapped(child->stderr_pipe(), kMaxChildStderr));
+  std::string pump_error = std::move(std::get<0>(both));
+  std::string stderr_text = Redactor::Global().Apply(std::get<1>(both));
+  ExitStatus status = co_await child->Wait();
+  if (!pump_error.empty()) {
+    out.error = Redactor::Global().Apply(pump_error);
+    co_return out;
+  }
+  if (!status.ok()) {
+    spdlog::warn("check {}: {} failed ({}); its stderr:\n{}", check, program, status.Describe(), stderr_text);
+    out.error = program + " failed (" + status.Describe() + "): " + FirstLine(stderr_text);
+    co_return out;
+  }
+  if (!stderr_text.empty()) spdlog::info("check {}: {} said: {}", check, program, stderr_text);
+  storage::Status committed = co_await opened.writer->Commit();
+  if (!committed.ok()) {
+    out.error = Redactor::Global().Apply(committed.error);
+    co_return out;
+  }
+  out.file.name = std::move(name);
+  out.file.size = opened.writer->written();
+  out.file.sha256 = sha.HexDigest();
+  co_return out;
+}
+
+asio::awaitable<ProbeResult> FinishBackup(RunContext& ctx, storage::Backend& store, backup::Manifest manifest,
+                                          backup::Keep keep) {
+  manifest.finished_at = std::chrono::system_clock::now();
+  manifest.drwatch_version = kVersion;
+  std::string check(ctx.check_name);
+  storage::Status put =
+      co_await store.Put(backup::RunKey(check, manifest.run, backup::kManifestName), backup::ToJson(manifest));
+  if (!put.ok()) co_return ProbeResult::Fail(Redactor::Global().Apply(put.error));
+  // Only now, with a newer complete run in place, may older ones go.
+  backup::RetentionResult kept = co_await backup::ApplyRetention(store, check, keep, manifest.run);
+  ProbeResult out = ProbeResult::Ok();
+  AddSamples(manifest, std::chrono::system_clock::now(), out);
+  std::uint64_t bytes = 0;
+  for (const auto& f : manifest.files) bytes += f.size;
+  double took = std::chrono::duration<double>(manifest.finished_at - manifest.started_at).count();
+  out.reason = "run " + manifest.run + ": " + std::to_string(bytes) + " bytes in " + Fixed(took, 1) + "s";
+  out.details = Details(store.Locate(backup::RunKey(check, manifest.run, "")), manifest);
+  if (!kept.ok()) {
+    std::string why = Redactor::Global().Apply(kept.error);
+    spdlog::warn("check {}: retention: {}", check, why);
+    out.reason += "; retention failed: " + why;
+  } else if (!kept.plan.remove.empty()) {
+    out.details += "  retention removed " + std::to_string(kept.plan.remove.size()) + " run(s), kept " +
+                   std::to_string(kept.plan.keep.size()) + "\n";
+  }
+  co_return out;
+}
+
+asio::awaitable<ProbeResult> FailBackup(RunContext& ctx, storage::Backend& store, std::string reason) {
+  ProbeResult out = ProbeResult::Fail(Redactor::Global().Apply(reason));
+  backup::LatestResult latest = co_await backup::LatestComplete(store, std::string(ctx.check_name));
+  if (latest.ok()) AddSamples(latest.manifest, std::chrono::system_clock::now(), out);
+  co_return out;
+}
+
+}  // namespace drwatch::probes

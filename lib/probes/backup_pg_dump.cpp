@@ -1,0 +1,239 @@
+// backup.pg_dump: one run = <check>/<run id>/{schema.sql, data.dump,
+// manifest.json} in the storage target. Both dumps and the row counts come
+// from one snapshot, exported by a REPEATABLE READ transaction on a dedicated
+// connection that stays open until both pg_dump children have finished.
+// Connection settings reach pg_dump through its environment only.
+
+#include <libpq-fe.h>
+
+#include <memory>
+
+#include "config/node_reader.hpp"
+#include "probes/backup_common.hpp"
+#include "probes/backup_probes.hpp"
+#include "targets/postgres_target.hpp"
+#include "targets/storage_target.hpp"
+
+namespace drwatch::probes {
+namespace {
+
+namespace asio = boost::asio;
+
+constexpr std::string_view kSnapshotQuery =
+    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+    "SELECT pg_export_snapshot(), current_setting('server_version'), "
+    "current_setting('server_version_num'), current_database()";
+
+// schema.sql for people and drift checks; data.dump is a full custom-format
+// dump (schema and data) so pg_restore can order and select tables in drills.
+struct Dump {
+  std::string_view file;
+  std::string_view format;
+};
+constexpr Dump kDumps[] = {{"schema.sql", "--schema-only"}, {"data.dump", "-Fc"}};
+
+struct Table {
+  std::string name;    // as written in the catalogue: "auth.users"
+  std::string quoted;  // "\"auth\".\"users\""
+};
+
+std::string QuoteIdent(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+// An E'' literal is read the same whatever standard_conforming_strings says.
+std::string QuoteLiteral(std::string_view s) {
+  std::string out = "E'";
+  for (char c : s) {
+    if (c == '\'' || c == '\\') out += c;
+    out += c;
+  }
+  return out + "'";
+}
+
+std::optional<Table> ParseTable(const std::string& text) {
+  auto dot = text.find('.');
+  std::string schema = dot == std::string::npos ? "" : text.substr(0, dot);
+  std::string name = dot == std::string::npos ? text : text.substr(dot + 1);
+  if (name.empty() || (dot != std::string::npos && schema.empty()) || name.find('.') != std::string::npos ||
+      text.find('\0') != std::string::npos) {
+    return std::nullopt;
+  }
+  return Table{text, schema.empty() ? QuoteIdent(name) : QuoteIdent(schema) + "." + QuoteIdent(name)};
+}
+
+// "SELECT i FROM unnest(ARRAY[…]) WITH ORDINALITY … WHERE to_regclass(n) IS NULL": the missing tables.
+std::string MissingTablesQuery(const std::vector<Table>& tables) {
+  std::string list;
+  for (const auto& t : tables) list += (list.empty() ? "" : ", ") + QuoteLiteral(t.quoted);
+  return "SELECT i FROM unnest(ARRAY[" + list +
+         "]::text[]) WITH ORDINALITY AS t(n, i) WHERE to_regclass(n) IS NULL ORDER BY i";
+}
+
+std::string CountQuery(const std::vector<Table>& tables) {
+  std::string sql = "SELECT ";
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    sql += (i ? ", " : "") + std::string("(SELECT count(*) FROM ") + tables[i].quoted + ")";
+  }
+  return sql;
+}
+
+// libpq settings of `conninfo` as the environment variables libpq reads
+// (PGHOST, PGPASSWORD, …): a child's command line is visible to every user.
+std::map<std::string, std::string> ConninfoEnvironment(const std::string& conninfo, const std::string& database) {
+  std::map<std::string, std::string> env;
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  if (error) PQfreemem(error);
+  for (PQconninfoOption* o = options; o && o->keyword; ++o) {
+    if (o->val && *o->val && o->envvar) env[o->envvar] = o->val;
+  }
+  if (options) PQconninfoFree(options);
+  env["PGDATABASE"] = database;  // the snapshot's database, whatever the defaults say
+  if (!env.contains("PGAPPNAME")) env["PGAPPNAME"] = "drwatchd pg_dump";
+  return env;
+}
+
+struct Snapshot {
+  std::string id;
+  std::string server_version;
+  int major = 0;
+  std::string database;
+};
+
+class BackupPgDump final : public BackupJob {
+ public:
+  BackupPgDump(std::string storage, std::vector<Table> tables, backup::Keep keep, std::string pg_dump_path)
+      : storage_(std::move(storage)), tables_(std::move(tables)), keep_(keep), pg_dump_path_(std::move(pg_dump_path)) {}
+
+  const std::string& storage() const override { return storage_; }
+
+  std::vector<TargetReference> ReferencedTargets() const override { return {{"storage", storage_, "storage"}}; }
+
+  asio::awaitable<ProbeResult> Run(RunContext& ctx) override {
+    targets::TargetRuntime* found = ctx.find_target ? ctx.find_target(storage_) : nullptr;
+    if (!found) co_return ProbeResult::Fail("storage target \"" + storage_ + "\" is not available");
+    auto& store = static_cast<targets::StorageTarget&>(*found).backend();
+    ProbeResult out = co_await Backup(ctx, store);
+    if (out.success) co_return out;
+    ProbeResult failed = co_await FailBackup(ctx, store, out.reason);
+    co_return failed;
+  }
+
+ private:
+  asio::awaitable<ProbeResult> Backup(RunContext& ctx, storage::Backend& store) {
+    auto& target = static_cast<targets::PostgresTarget&>(ctx.target);
+    backup::Manifest manifest;
+    manifest.kind = "backup.pg_dump";
+    manifest.check = std::string(ctx.check_name);
+    manifest.started_at = std::chrono::system_clock::now();
+    manifest.run = backup::RunId(manifest.started_at);
+
+    // A dedicated connection: the target's shared one serves other checks,
+    // and this transaction stays open for the whole dump.
+    std::string error;
+    std::unique_ptr<pg::Connection> conn = co_await pg::Connection::Connect(ctx.pool, target.conninfo(), error);
+    if (!conn) co_return ProbeResult::Fail("connect: " + error);
+    pg::QueryResult opened = co_await conn->ExecuteInTransaction(std::string(kSnapshotQuery));
+    if (!opened.ok()) co_return ProbeResult::Fail("export snapshot: " + opened.error);
+    if (opened.rows.size() != 1 || opened.rows[0].size() != 4) co_return ProbeResult::Fail("export snapshot: no row");
+    Snapshot snap{*opened.rows[0][0], *opened.rows[0][1], std::stoi(*opened.rows[0][2]) / 10000, *opened.rows[0][3]};
+    manifest.server_version = snap.server_version;
+    manifest.database = snap.database;
+
+    std::string counted = co_await CountRows(*conn, manifest);
+    if (!counted.empty()) co_return ProbeResult::Fail(counted);
+    std::string program = pg_dump_path_;
+    if (program.empty()) {
+      std::string dir = PostgresBinDir(snap.major);
+      if (dir.empty()) {
+        co_return ProbeResult::Fail("no pg_dump for PostgreSQL " + std::to_string(snap.major) +
+                                    ": install postgresql-client-" + std::to_string(snap.major) +
+                                    " or set pg_dump_path");
+      }
+      program = dir + "/pg_dump";
+    }
+    auto env = ConninfoEnvironment(target.conninfo(), snap.database);
+    for (const Dump& dump : kDumps) {
+      SpawnSpec spec;
+      spec.argv = {program, "--snapshot=" + snap.id, std::string(dump.format), "--no-password"};
+      spec.env = env;
+      std::string file(dump.file);
+      StreamResult streamed = co_await StreamChildToObject(ctx.executor, spec, store,
+                                                           backup::RunKey(manifest.check, manifest.run, file), file,
+                                                           "pg_dump", manifest.check);
+      if (!streamed.ok()) co_return ProbeResult::Fail(streamed.error);
+      manifest.files.push_back(std::move(streamed.file));
+    }
+    pg::QueryResult committed = co_await conn->Execute("COMMIT");
+    if (!committed.ok()) co_return ProbeResult::Fail("commit: " + committed.error);
+    ProbeResult done = co_await FinishBackup(ctx, store, std::move(manifest), keep_);
+    co_return done;
+  }
+
+  // Row counts of the listed tables, in the exported snapshot. A missing
+  // table is named (a typo in the catalogue, or a table dropped in production).
+  asio::awaitable<std::string> CountRows(pg::Connection& conn, backup::Manifest& manifest) {
+    if (tables_.empty()) co_return "";
+    pg::QueryResult missing = co_await conn.ExecuteInTransaction(MissingTablesQuery(tables_));
+    if (!missing.ok()) co_return "look up tables: " + missing.error;
+    if (!missing.rows.empty()) {
+      std::string names;
+      for (const auto& row : missing.rows) {
+        std::size_t i = static_cast<std::size_t>(std::stoul(row[0].value_or("1"))) - 1;
+        names += (names.empty() ? "" : ", ") + (i < tables_.size() ? tables_[i].name : "?");
+      }
+      co_return (missing.rows.size() == 1 ? "table " + names + " does not exist"
+                                           : "tables " + names + " do not exist");
+    }
+    pg::QueryResult counts = co_await conn.ExecuteInTransaction(CountQuery(tables_));
+    if (!counts.ok()) co_return "count rows: " + counts.error;
+    if (counts.rows.size() != 1 || counts.rows[0].size() != tables_.size()) co_return "count rows: no row";
+    for (std::size_t i = 0; i < tables_.size(); ++i) {
+      manifest.tables.push_back({tables_[i].name, std::stoll(counts.rows[0][i].value_or("0"))});
+    }
+    co_return "";
+  }
+
+  std::string storage_;
+  std::vector<Table> tables_;
+  backup::Keep keep_;
+  std::string pg_dump_path_;
+};
+
+}  // namespace
+
+std::unique_ptr<Probe> ParseBackupPgDump(config::NodeReader& check) {
+  auto storage = check.String("storage", true);
+  auto tables = check.StringList("tables");
+  auto keep = ParseKeep(check);
+  auto jobs = check.Int("jobs", 1, 64);
+  auto pg_dump_path = check.String("pg_dump_path");
+  bool ok = storage && keep && (tables || !check.Has("tables")) && (jobs || !check.Has("jobs")) &&
+            (pg_dump_path || !check.Has("pg_dump_path"));
+  std::vector<Table> parsed;
+  for (const auto& text : tables.value_or(std::vector<std::string>{})) {
+    auto table = ParseTable(text);
+    if (!table) {
+      check.Error("tables", "invalid table \"" + text + "\" (use table or schema.table)");
+      ok = false;
+      continue;
+    }
+    parsed.push_back(std::move(*table));
+  }
+  if (jobs && *jobs > 1) {
+    check.Error("jobs", "parallel pg_dump (-j) needs the directory format, which cannot be streamed to storage; "
+                        "only 1 is supported");
+    ok = false;
+  }
+  if (pg_dump_path && !pg_dump_path->starts_with("/")) {
+    check.Error("pg_dump_path", "expected an absolute path");
+    ok = false;
+  }
+  if (!ok) return nullptr;
+  return std::make_unique<BackupPgDump>(*storage, std::move(parsed), *keep, pg_dump_path.value_or(""));
+}
+
+}  // namespace drwatch::probes

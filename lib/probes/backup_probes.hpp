@@ -1,0 +1,22 @@
+#pragma once
+// The backup job kinds (backup.pg_dump, backup.files) as the command line
+// sees them: a probe that also names the storage target holding its runs.
+
+#include <memory>
+#include <string>
+
+#include "probes/probe.hpp"
+
+namespace drwatch::probes {
+
+class BackupJob : public Probe {
+ public:
+  /// The name of the storage target its runs go to (the check's `storage`).
+  virtual const std::string& storage() const = 0;
+};
+
+/// Parsers of the backup kinds: backup_pg_dump.cpp, backup_files.cpp.
+std::unique_ptr<Probe> ParseBackupPgDump(config::NodeReader& check);
+std::unique_ptr<Probe> ParseBackupFiles(config::NodeReader& check);
+
+}  // namespace drwatch::probes

@@ -1,0 +1,125 @@
+// postgres.schema_drift: has production moved away from what the last backup
+// would restore? Dumps the live schema (pg_dump --schema-only of the
+// server's major version, connection through the environment), normalises it
+// and the newest complete backup's schema.sql (lib/restore/schema_text.hpp),
+// and fails when they differ, logging a bounded unified diff.
+
+#include <spdlog/spdlog.h>
+
+#include "backup/digest.hpp"
+#include "backup/runs.hpp"
+#include "config/node_reader.hpp"
+#include "pg/connection.hpp"
+#include "probes/restore_probes.hpp"
+#include "restore/pg_tools.hpp"
+#include "restore/schema_text.hpp"
+#include "targets/postgres_target.hpp"
+#include "targets/storage_target.hpp"
+
+namespace drwatch::probes {
+namespace {
+
+namespace asio = boost::asio;
+
+constexpr std::size_t kMaxSchemaBytes = 64 * 1024 * 1024;
+constexpr std::size_t kDiffLines = 100;
+
+struct LiveSchema {
+  std::string error;
+  std::string sql;
+};
+
+class PostgresSchemaDrift final : public Probe {
+ public:
+  explicit PostgresSchemaDrift(std::string backup) : backup_(std::move(backup)) {}
+
+  asio::awaitable<ProbeResult> Run(RunContext& ctx) override {
+    targets::TargetRuntime* store = ctx.find_target && !storage_.empty() ? ctx.find_target(storage_) : nullptr;
+    if (!store) co_return ProbeResult::Fail("storage target \"" + storage_ + "\" of backup " + backup_ + " is not available");
+    auto& backend = static_cast<targets::StorageTarget&>(*store).backend();
+    auto live = co_await DumpLive(ctx);
+    if (!live.error.empty()) co_return ProbeResult::Fail(live.error);
+    auto latest = co_await backup::LatestComplete(backend, backup_);
+    if (!latest.ok()) co_return ProbeResult::Fail(latest.error);
+    auto stored = co_await backend.Get(backup::RunKey(backup_, latest.manifest.run, "schema.sql"), kMaxSchemaBytes);
+    if (!stored.ok()) co_return ProbeResult::Fail("schema.sql of run " + latest.manifest.run + ": " + stored.error);
+    const backup::ManifestFile* file = latest.manifest.File("schema.sql");
+    if (!file || file->sha256 != backup::Sha256Hex(stored.data)) {
+      co_return ProbeResult::Fail("checksum mismatch: schema.sql of run " + latest.manifest.run);
+    }
+    co_return Compare(ctx, restore::NormaliseSchema(live.sql), restore::NormaliseSchema(stored.data),
+                      latest.manifest.run);
+  }
+
+  std::vector<TargetReference> ReferencedTargets() const override {
+    if (storage_.empty()) return {};
+    return {{"backup", storage_, "storage"}};
+  }
+  std::vector<CheckReference> ReferencedChecks() const override { return {{"backup", backup_, "backup.pg_dump"}}; }
+  std::vector<LinkError> Link(const LinkContext& context) override {
+    std::vector<LinkError> errors;
+    storage_ = BackupStorage(context, errors);
+    return errors;
+  }
+
+ private:
+  asio::awaitable<LiveSchema> DumpLive(RunContext& ctx) {
+    auto& target = static_cast<targets::PostgresTarget&>(ctx.target);
+    auto version = co_await target.Query(pg::WrapReadOnly("SELECT current_setting('server_version_num')", ctx.timeout));
+    if (!version.ok()) co_return LiveSchema{version.error, ""};
+    int major = version.rows.empty() ? 0 : restore::ServerMajor(version.rows[0][0].value_or(""));
+    std::string error;
+    std::string pg_dump = co_await restore::FindPgProgram(ctx.pool, major, "pg_dump", error);
+    if (pg_dump.empty()) co_return LiveSchema{error, ""};
+    auto env = restore::PgEnvironment(target.conninfo());
+    if (!env.error.empty()) co_return LiveSchema{env.error, ""};
+    std::vector<std::string> argv{pg_dump, "--schema-only", "--no-password"};
+    auto spec = restore::ToolSpec(std::move(argv), env);
+    auto dumped = co_await restore::RunTool(ctx.executor, std::move(spec), kMaxSchemaBytes);
+    co_return LiveSchema{dumped.error, std::move(dumped.out)};
+  }
+
+  ProbeResult Compare(RunContext& ctx, const std::string& live, const std::string& stored, const std::string& run) {
+    std::string live_hash = backup::Sha256Hex(live);
+    double now = ToUnixSeconds(Clock::WallNow());
+    // When drwatchd first saw this live schema: the last change it can vouch for.
+    if (live_hash != live_hash_) last_change_ = now;
+    bool drift = live_hash != backup::Sha256Hex(stored);
+    ProbeResult out = drift ? ProbeResult::Fail("") : ProbeResult::Ok();
+    if (drift) {
+      auto diff = restore::UnifiedDiff(stored, live, "backup " + run + " schema.sql", "live schema", kDiffLines);
+      out.reason = "live schema differs from backup " + run + ": " + std::to_string(diff.changed) + " lines changed";
+      out.details = diff.text;
+      // Once per change, not every run.
+      if (live_hash != live_hash_ || run != logged_run_) {
+        spdlog::warn("check {}: {}\n{}", ctx.check_name, out.reason, diff.text);
+        logged_run_ = run;
+      }
+    } else {
+      out.reason = "live schema matches backup " + run;
+    }
+    live_hash_ = live_hash;
+    out.samples.push_back({"drwatch_schema_drift", "1 when the live schema differs from the newest backup's schema.sql.",
+                           metrics::MetricType::kGauge, {}, drift ? 1.0 : 0.0});
+    out.samples.push_back({"drwatch_schema_last_change_timestamp_seconds",
+                           "When drwatchd first saw the current live schema (unix time).", metrics::MetricType::kGauge,
+                           {}, last_change_});
+    return out;
+  }
+
+  std::string backup_;
+  std::string storage_;  // the backup's storage target, known after Link
+  std::string live_hash_;
+  std::string logged_run_;
+  double last_change_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Probe> ParsePostgresSchemaDrift(config::NodeReader& check) {
+  auto backup = check.String("backup", true);
+  if (!backup) return nullptr;
+  return std::make_unique<PostgresSchemaDrift>(*backup);
+}
+
+}  // namespace drwatch::probes

@@ -1,0 +1,28 @@
+#pragma once
+// drwatchd restore latest CHECK --to DSN: the runbook's "complete database
+// loss" in one command.
+
+#include <boost/asio/awaitable.hpp>
+#include <ostream>
+#include <string>
+
+#include "probes/probe.hpp"
+#include "storage/backend.hpp"
+
+namespace drwatch::restore {
+
+struct RestoreLatestOptions {
+  std::string check;   // a backup.pg_dump check
+  std::string to_dsn;  // where to restore (a secret: never printed)
+  bool force = false;  // allow a non-empty target database
+};
+
+/// Verifies the newest complete run's checksums, restores it into
+/// options.to_dsn (refusing a non-empty database unless force), verifies row
+/// counts and prints each step's time. Returns 0 only when everything
+/// verified. `ctx` is a run context for the backup check (its postgres
+/// target, pool, executor; deadline = the check's timeout or none).
+boost::asio::awaitable<int> RestoreLatestCommand(probes::RunContext& ctx, storage::Backend& store,
+                                                 const RestoreLatestOptions& options, std::ostream& out);
+
+}  // namespace drwatch::restore

@@ -1,0 +1,120 @@
+// The command line: flags, the commands for people after them, and every bad
+// form with its exact message.
+
+#include "options.hpp"
+
+#include <gtest/gtest.h>
+
+namespace drwatch::daemon {
+namespace {
+
+std::optional<Options> Parse(std::vector<std::string> args, std::string* error_out = nullptr) {
+  std::string error;
+  auto o = ParseOptions(args, error);
+  if (error_out) *error_out = error;
+  return o;
+}
+
+std::string ErrorOf(std::vector<std::string> args) {
+  std::string error;
+  EXPECT_FALSE(ParseOptions(args, error).has_value());
+  return error;
+}
+
+TEST(ParseOptions, ServeByDefaultWithTheDefaultStoragePath) {
+  auto o = Parse({"--config.file=c.yml"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->command, Command::kServe);
+  EXPECT_EQ(o->storage_path, "/var/lib/drwatch");
+  o = Parse({"--config.file", "c.yml", "--storage.path", "/tmp/s"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->storage_path, "/tmp/s");
+}
+
+TEST(ParseOptions, BackupRunAndList) {
+  auto o = Parse({"--config.file=c.yml", "--storage.path=/tmp/s", "backup", "run", "nightly"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->command, Command::kBackupRun);
+  EXPECT_EQ(o->check, "nightly");
+  EXPECT_EQ(o->storage_path, "/tmp/s");
+  o = Parse({"--config.file=c.yml", "backup", "list", "nightly"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->command, Command::kBackupList);
+  EXPECT_STREQ(CommandName(o->command), "backup list");
+}
+
+TEST(ParseOptions, RestoreDrillAndLatest) {
+  auto o = Parse({"--config.file=c.yml", "restore", "drill", "weekly_drill"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->command, Command::kRestoreDrill);
+  EXPECT_EQ(o->check, "weekly_drill");
+  o = Parse({"--config.file=c.yml", "restore", "latest", "nightly", "--to", "host=h dbname=new", "--force"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->command, Command::kRestoreLatest);
+  EXPECT_EQ(o->restore_to, "host=h dbname=new");
+  EXPECT_TRUE(o->force);
+  o = Parse({"--config.file=c.yml", "restore", "latest", "nightly", "--to=postgresql://u@h/db"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->restore_to, "postgresql://u@h/db");
+  EXPECT_FALSE(o->force);
+}
+
+TEST(ParseOptions, EveryBadCommandForm) {
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "dump"}),
+            "unknown command \"dump\" (use backup run|list CHECK or restore drill|latest CHECK)");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "backup"}), "backup needs a subcommand: run or list");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "restore"}), "restore needs a subcommand: drill or latest");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "backup", "drill", "x"}),
+            "unknown subcommand \"backup drill\" (backup takes run or list)");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "restore", "run", "x"}),
+            "unknown subcommand \"restore run\" (restore takes drill or latest)");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "backup", "run"}), "backup run needs a check name");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "restore", "drill"}), "restore drill needs a check name");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "backup", "run", "../etc/passwd"}),
+            "invalid check name \"../etc/passwd\" (use [a-z][a-z0-9_]*)");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "backup", "run", "a", "b"}),
+            "unexpected argument \"b\" after backup run CHECK");
+  EXPECT_EQ(ErrorOf({"backup", "run", "nightly"}), "missing --config.file");
+}
+
+TEST(ParseOptions, RestoreFlagsOnlyWithRestoreLatest) {
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "restore", "latest", "nightly"}), "restore latest needs --to DSN");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "restore", "latest", "nightly", "--force"}),
+            "restore latest needs --to DSN");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "backup", "run", "nightly", "--force"}),
+            "--to and --force go only with restore latest");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "--to=host=h"}), "--to and --force go only with restore latest");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "restore", "latest", "nightly", "--to"}), "flag --to needs a value");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "restore", "latest", "nightly", "--to="}), "flag --to needs a value");
+}
+
+TEST(ParseOptions, DaemonModesDoNotGoWithACommand) {
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "--once", "backup", "run", "n"}), "--once does not go with backup run");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "--config.check", "restore", "drill", "n"}),
+            "--config.check does not go with restore drill");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "--once", "--config.check"}),
+            "--once and --config.check exclude each other");
+}
+
+TEST(ParseOptions, BadFlags) {
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "--storage.path="}), "invalid value \"\" for --storage.path");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "--storage.path"}), "flag --storage.path needs a value");
+  EXPECT_EQ(ErrorOf({"--bogus"}), "unknown flag --bogus");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "--log.level=loud"}), "invalid value \"loud\" for --log.level");
+}
+
+TEST(ParseOptions, VersionAndHelpNeedNothingElse) {
+  EXPECT_TRUE(Parse({"--version"}));
+  EXPECT_TRUE(Parse({"-h"}));
+}
+
+TEST(Usage, NamesEveryCommandAndTheStoragePath) {
+  auto usage = Usage();
+  for (const char* s : {"backup run CHECK", "backup list CHECK", "restore drill CHECK",
+                        "restore latest CHECK --to DSN [--force]", "--storage.path=DIR"}) {
+    EXPECT_NE(usage.find(s), std::string::npos) << s;
+  }
+}
+
+}  // namespace
+}  // namespace drwatch::daemon
