@@ -17,11 +17,14 @@ set(DRWATCH_CONFIG_DIR /etc/drwatch CACHE PATH "Where the check catalogue is ins
 
 # /etc/drwatch/drwatch.yml is the example catalogue, reading its DSN from the
 # credential the unit loads (LoadCredential=prmcms_dsn:/etc/drwatch/prmcms_dsn).
+# ${cred:} rather than a /run/credentials/drwatchd.service/ path, so the
+# command-line tools run with `systemd-run -p LoadCredential=…` (another unit,
+# another directory, same $CREDENTIALS_DIRECTORY) load the same catalogue.
 set(example ${PROJECT_SOURCE_DIR}/config/drwatch.example.yml)
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${example})
 file(READ ${example} example_text)
 set(env_dsn "\"\${env:PRMCMS_DSN}\"")
-set(credential_dsn "\"\${file:/run/credentials/drwatchd.service/prmcms_dsn}\"")
+set(credential_dsn "\"\${cred:prmcms_dsn}\"")
 string(FIND "${example_text}" "${env_dsn}" at)
 if(at EQUAL -1)
   message(WARNING "config/drwatch.example.yml has no ${env_dsn}: /etc/drwatch/drwatch.yml will not read the systemd credential")

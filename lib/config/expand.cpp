@@ -27,6 +27,37 @@ void StripNewline(std::string& text) {
   if (text.ends_with('\r')) text.pop_back();
 }
 
+// A credential name is a plain file name inside $CREDENTIALS_DIRECTORY, so a
+// catalogue cannot use ${cred:} to reach files outside that directory.
+bool IsCredentialName(std::string_view name) {
+  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string_view::npos;
+}
+
+// ${cred:NAME}: systemd exports the unit's own credential directory as
+// $CREDENTIALS_DIRECTORY, so the same catalogue works in drwatchd.service and
+// in a `systemd-run -p LoadCredential=…` unit of the command-line tools.
+std::string Credential(const std::string& name, std::string& error) {
+  if (!IsCredentialName(name)) {
+    error = "invalid credential name \"" + name + "\" in ${cred:" + name + "}";
+    return {};
+  }
+  const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+  if (dir == nullptr) {
+    error = "credential " + name + ": $CREDENTIALS_DIRECTORY is not set (run under systemd with LoadCredential=" +
+            name + ":/path, or use ${file:PATH})";
+    return {};
+  }
+  std::string path = std::string(dir) + "/" + name;
+  std::string reason;
+  auto content = ReadWholeFile(path, reason);
+  if (!content) {
+    error = "cannot read credential " + name + " (" + path + "): " + reason;
+    return {};
+  }
+  StripNewline(*content);
+  return *content;
+}
+
 // The value of one "${…}" body, or sets `error`.
 std::string Substitute(std::string_view body, std::string& error) {
   if (body.starts_with("env:")) {
@@ -54,7 +85,8 @@ std::string Substitute(std::string_view body, std::string& error) {
     StripNewline(*content);
     return *content;
   }
-  error = "unknown expansion ${" + std::string(body) + "} (use ${env:NAME} or ${file:PATH})";
+  if (body.starts_with("cred:")) return Credential(std::string(body.substr(5)), error);
+  error = "unknown expansion ${" + std::string(body) + "} (use ${env:NAME}, ${file:PATH} or ${cred:NAME})";
   return {};
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// ${env:NAME} and ${file:PATH} expansion inside catalogue strings.
+// ${env:NAME}, ${file:PATH} and ${cred:NAME} expansion inside catalogue strings.
 
 #include <optional>
 #include <string>
@@ -14,11 +14,13 @@ struct Expansion {
   std::string error;                 // empty on success
 };
 
-/// Expands every ${env:NAME} and ${file:PATH} in `text`. A file's content has
-/// one trailing newline removed. "$${" is a literal "${". An unset variable,
-/// an unreadable file or an unterminated "${" sets `error`, e.g.
-/// "environment variable PRMCMS_DSN is not set", "cannot read file
-/// /run/x: No such file or directory", "unknown expansion ${foo:bar}".
+/// Expands every ${env:NAME}, ${file:PATH} and ${cred:NAME} in `text`;
+/// ${cred:NAME} reads "$CREDENTIALS_DIRECTORY/NAME" (systemd's LoadCredential=).
+/// A file's or credential's content has one trailing newline removed. "$${"
+/// is a literal "${". An unset variable, an unreadable file or an unterminated
+/// "${" sets `error`, e.g. "environment variable PRMCMS_DSN is not set",
+/// "cannot read file /run/x: No such file or directory", "credential x:
+/// $CREDENTIALS_DIRECTORY is not set (…)", "unknown expansion ${foo:bar} (…)".
 Expansion Expand(std::string_view text);
 
 /// Reads a whole file. On failure returns nullopt and sets `reason` to the

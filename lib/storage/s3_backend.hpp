@@ -51,8 +51,8 @@ class S3Requests {
 
   S3Request HeadBucket() const;
   /// `payload_hash` (here and in UploadPart): the body's SHA-256 in hex when
-  /// the caller computed it already (off the loop: an 8 MiB part takes tens
-  /// of milliseconds); empty: hashed here.
+  /// the caller computed it already (off the loop: hashing an 8 MiB part
+  /// takes milliseconds); empty: hashed here.
   S3Request PutObject(std::string_view key, std::string body, std::string payload_hash = "") const;
   S3Request GetObject(std::string_view key) const;
   S3Request DeleteObject(std::string_view key) const;

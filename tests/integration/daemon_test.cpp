@@ -2,16 +2,19 @@
 // clusters, scraped over HTTP. Covers the command line, /metrics (promtool
 // must accept it), the frozen-server case, reloads and secret redaction.
 
+#include <libpq-fe.h>
 #include <signal.h>
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <regex>
 #include <thread>
 
+#include "engine/scheduler.hpp"
 #include "engine/state_store.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
@@ -617,6 +620,83 @@ TEST(DaemonCommands, RestoreDrillSavesTheMeasuredRtoForTheDaemon) {
               measured, 0.01)
       << body;
   EXPECT_EQ(MetricValue(body, "drwatch_objective_met", {"objective=\"rto\"", "name=\"authentication\""}), 1);
+}
+
+}  // namespace
+}  // namespace drwatch::test
+
+namespace drwatch::test {
+namespace {
+
+// Processes whose parent is `parent` and whose command line contains `needle`.
+std::vector<int> ChildrenOf(int parent, const std::string& needle) {
+  std::vector<int> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::string name = entry.path().filename();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::ifstream status(entry.path() / "status");
+    int ppid = -1;
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("PPid:", 0) == 0) ppid = std::stoi(line.substr(5));
+    }
+    if (ppid != parent) continue;
+    std::ifstream cmdline(entry.path() / "cmdline");
+    std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+    if (args.find(needle) != std::string::npos) out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+// SIGTERM while a scheduled backup runs: drwatchd exits promptly, takes
+// pg_dump's process group with it, and leaves no run that looks complete.
+TEST(DaemonShutdown, SigtermDuringABackupKillsPgDumpAndLeavesNoCompleteRun) {
+  PgCluster pg;
+  CreateAuditLogs(pg);
+  std::string store = MakeStateDir();
+  // A new check's first run comes at a stable offset into its interval: pick
+  // a name whose offset is short, so the test need not wait minutes.
+  std::string name;
+  for (int i = 0; name.empty(); ++i) {
+    std::string candidate = "nightly_" + std::to_string(i);
+    if (engine::Scheduler::SpreadOffset(candidate, std::chrono::minutes(10)) < std::chrono::seconds(3)) name = candidate;
+  }
+  std::string text = "targets:\n  a: {type: postgres, dsn: \"" + pg.Dsn() +
+                     "\"}\n  backups: {type: storage, url: \"file://" + store +
+                     "\"}\nchecks:\n  - name: " + name + "\n    kind: backup.pg_dump\n    target: a\n"
+                     "    storage: backups\n    interval: 10m\n    timeout: 5m\n";
+  auto path = WriteTempFile("backup-sigterm.yml", text);
+  // pg_dump waits for this lock, so the run is in flight when SIGTERM comes.
+  PGconn* locker = PQconnectdb(pg.Dsn().c_str());
+  ASSERT_EQ(PQstatus(locker), CONNECTION_OK);
+  PQclear(PQexec(locker, "BEGIN; LOCK TABLE audit_logs IN ACCESS EXCLUSIVE MODE"));
+
+  Daemon d(path);
+  std::vector<int> dumping;
+  for (auto until = Clock::now() + 15s; Clock::now() < until && dumping.empty();
+       std::this_thread::sleep_for(100ms)) {
+    dumping = ChildrenOf(d.process().pid(), "--snapshot=");
+  }
+  ASSERT_EQ(dumping.size(), 1u) << d.process().Output();
+
+  auto sent = Clock::now();
+  d.process().Signal(SIGTERM);
+  auto code = d.process().WaitExit(10s);
+  ASSERT_TRUE(code.has_value()) << "drwatchd did not exit after SIGTERM:\n" << d.process().Output();
+  EXPECT_EQ(*code, 0) << d.process().Output();
+  std::cout << "[shutdown] SIGTERM during pg_dump -> exit in "
+            << std::chrono::duration<double>(Clock::now() - sent).count() << " s\n";
+  std::error_code ec;
+  for (auto until = Clock::now() + 2s; Clock::now() < until && std::filesystem::exists("/proc/" + std::to_string(dumping[0]), ec);) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_FALSE(std::filesystem::exists("/proc/" + std::to_string(dumping[0]), ec)) << "pg_dump outlived drwatchd";
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(store)) {
+    EXPECT_NE(entry.path().filename(), "manifest.json") << entry.path();
+    // The cancelled writer's temp file is removed before drwatchd exits.
+    EXPECT_EQ(entry.path().filename().string().find(".partial"), std::string::npos) << entry.path();
+  }
+  PQclear(PQexec(locker, "ROLLBACK"));
+  PQfinish(locker);
 }
 
 }  // namespace

@@ -198,6 +198,22 @@ TEST_F(StorageS3Test, AnUncommittedWriterLeavesNoObject) {
   EXPECT_EQ(Await(backend->List("*.dump", 10)).objects.size(), 0u);
 }
 
+TEST_F(StorageS3Test, AWriteCancelledWhileAPartIsHashedLeavesTheWriterDead) {
+  auto backend = Backend(Config("big"));
+  {
+    storage::WriterResult opened = Await(backend->OpenWriter("cancelled.dump"));
+    ASSERT_EQ(opened.error, "");
+    // The part is hashed on the pool, then sent: a 1 ms deadline ends the
+    // write in one of those waits, never with a part half accounted for.
+    auto cancelled = RunWithDeadline(io_, opened.writer->Write(RandomBytes(9 * 1024 * 1024, 5)), 1ms);
+    EXPECT_FALSE(cancelled) << "the write outran a 1 ms deadline";
+    EXPECT_EQ(Await(opened.writer->Write("more")).error, storage::kCancelled);
+    EXPECT_EQ(Await(opened.writer->Commit()).error, storage::kCancelled);
+  }
+  TurnLoop(io_, 500ms);  // the pool's job ends, the detached abort (if the upload had started)
+  EXPECT_EQ(Await(backend->List("*.dump", 10)).objects.size(), 0u);
+}
+
 std::string Catalogue(const S3rver& s3, const std::string& checks) {
   return "targets:\n" + s3.TargetYaml("backups", "prod") + s3.TargetYaml("offsite", "copy") + "checks:\n" + checks;
 }

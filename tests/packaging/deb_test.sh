@@ -98,17 +98,28 @@ cmp -s "$src/config/drwatch.example.yml" /usr/share/drwatch/drwatch.example.yml 
 out=$(systemd-analyze verify /lib/systemd/system/drwatchd.service 2>&1) || { echo "$out" >&2; fail "verify of the installed unit"; }
 [ -z "$out" ] || { echo "$out" >&2; fail "verify warned about the installed unit"; }
 
-# /etc's catalogue reads the DSN from the credential the unit loads; it is
-# otherwise the example. Outside systemd that path does not exist, and
-# --config.check says so.
-credential=/run/credentials/drwatchd.service/prmcms_dsn
-grep -qF "dsn: \"\${file:$credential}\"" /etc/drwatch/drwatch.yml || fail "/etc/drwatch/drwatch.yml does not read $credential"
-if [ ! -e "$credential" ]; then
-  if /usr/bin/drwatchd --config.file=/etc/drwatch/drwatch.yml --config.check >"$work/check" 2>&1; then
-    fail "--config.check passed without $credential"
-  fi
-  grep -qF "$credential" "$work/check" || { cat "$work/check" >&2; fail "--config.check did not name $credential"; }
+# /etc's catalogue reads the DSN from the credential the unit loads, by name
+# (${cred:}, so systemd-run units of the command-line tools resolve it too); it
+# is otherwise the example. Outside systemd $CREDENTIALS_DIRECTORY is unset and
+# --config.check says so; pointed at a directory holding prmcms_dsn, it passes.
+grep -qF 'dsn: "${cred:prmcms_dsn}"' /etc/drwatch/drwatch.yml || fail "/etc/drwatch/drwatch.yml does not read \${cred:prmcms_dsn}"
+# The example's other secrets come from the environment: give them values, so
+# the DSN's credential is all that decides.
+export SUPABASE_ANON_KEY=deb-test-anon SUPABASE_ACCESS_TOKEN=sbp_deb_test \
+  S3_ACCESS_KEY_ID=AKIDDEBTEST S3_SECRET_ACCESS_KEY=deb-test-s3-secret
+if env -u CREDENTIALS_DIRECTORY /usr/bin/drwatchd --config.file=/etc/drwatch/drwatch.yml --config.check >"$work/check" 2>&1; then
+  fail "--config.check passed without \$CREDENTIALS_DIRECTORY"
 fi
+grep -qF 'credential prmcms_dsn: $CREDENTIALS_DIRECTORY is not set (run under systemd with LoadCredential=prmcms_dsn:/path, or use ${file:PATH})' "$work/check" \
+  || { cat "$work/check" >&2; fail "--config.check did not explain the unset \$CREDENTIALS_DIRECTORY"; }
+mkdir -m 0700 "$work/credentials"
+echo "host=db.example port=5432 dbname=prmcms password=deb-test-s3cr3t" >"$work/credentials/prmcms_dsn"
+if ! CREDENTIALS_DIRECTORY="$work/credentials" /usr/bin/drwatchd --config.file=/etc/drwatch/drwatch.yml --config.check \
+    >"$work/check" 2>&1; then
+  cat "$work/check" >&2
+  fail "--config.check failed with CREDENTIALS_DIRECTORY holding prmcms_dsn"
+fi
+if grep -qF deb-test-s3cr3t "$work/check"; then fail "--config.check printed the credential"; fi
 if [ -f /usr/share/drwatch/alerts/drwatch.rules.yml ] && command -v promtool >/dev/null; then
   promtool check rules /usr/share/drwatch/alerts/drwatch.rules.yml >"$work/promtool" 2>&1 \
     || { cat "$work/promtool" >&2; fail "promtool rejects the installed rules"; }

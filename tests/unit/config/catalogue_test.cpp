@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "support/bad_fixtures.hpp"
 #include "targets/http_target.hpp"
 #include "targets/postgres_target.hpp"
 
@@ -13,19 +14,9 @@ namespace {
 
 using namespace std::chrono_literals;
 using Errors = std::vector<std::string>;
+using test::TestDataPath;
 
-std::string TestData(const std::string& name) { return std::string(DRWATCH_TESTDATA_DIR) + "/" + name; }
-
-// One bad fixture per validation rule and the exact errors it must produce,
-// each written after the file path ("PATH" + error).
-struct BadCase {
-  std::string file;
-  Errors errors;
-};
-
-void PrintTo(const BadCase& c, std::ostream* os) { *os << c.file; }
-
-const std::vector<BadCase> kBadCases = {
+const std::vector<test::BadCase> kBadCases = {
     {"bad_yaml_syntax.yml", {":8:11: invalid YAML: end of sequence flow not found"}},
     {"bad_top_level.yml",
      {":2:1: expected a mapping at the top level (global, targets, objectives, checks)"}},
@@ -102,24 +93,14 @@ const std::vector<BadCase> kBadCases = {
       ":17:5: checks[1].extra: unknown key"}},
 };
 
-class BadCatalogue : public testing::TestWithParam<BadCase> {};
+class BadCatalogue : public testing::TestWithParam<test::BadCase> {};
 
 TEST_P(BadCatalogue, ReportsExactErrors) {
   unsetenv("DRWATCH_TEST_UNSET_DSN");
-  const BadCase& c = GetParam();
-  std::string path = TestData(c.file);
-  Errors expected;
-  for (const auto& e : c.errors) expected.push_back(path + e);
-  LoadResult result = LoadCatalogueFile(path);
-  EXPECT_EQ(result.catalogue, nullptr);
-  EXPECT_EQ(result.errors, expected);
+  test::ExpectRefused(GetParam());
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, BadCatalogue, testing::ValuesIn(kBadCases),
-                         [](const testing::TestParamInfo<BadCase>& info) {
-                           std::string name = info.param.file.substr(0, info.param.file.find('.'));
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Fixtures, BadCatalogue, testing::ValuesIn(kBadCases), test::BadCaseName);
 
 TEST(LoadCatalogueFile, ReportsAnUnreadableFile) {
   LoadResult result = LoadCatalogueFile("/nonexistent/drwatch.yml");
@@ -128,10 +109,10 @@ TEST(LoadCatalogueFile, ReportsAnUnreadableFile) {
 }
 
 TEST(LoadCatalogueFile, AppliesDefaults) {
-  LoadResult result = LoadCatalogueFile(TestData("good_minimal.yml"));
+  LoadResult result = LoadCatalogueFile(TestDataPath("good_minimal.yml"));
   ASSERT_EQ(result.errors, Errors{});
   const Catalogue& cat = *result.catalogue;
-  EXPECT_EQ(cat.file, TestData("good_minimal.yml"));
+  EXPECT_EQ(cat.file, TestDataPath("good_minimal.yml"));
   EXPECT_EQ(cat.global.interval, 30s);
   EXPECT_EQ(cat.global.timeout, 10s);
   EXPECT_EQ(cat.global.max_concurrency, 32);
@@ -155,7 +136,7 @@ TEST(LoadCatalogueFile, AppliesDefaults) {
 }
 
 TEST(LoadCatalogueFile, ReadsEveryKey) {
-  LoadResult result = LoadCatalogueFile(TestData("good_full.yml"));
+  LoadResult result = LoadCatalogueFile(TestDataPath("good_full.yml"));
   ASSERT_EQ(result.errors, Errors{});
   const Catalogue& cat = *result.catalogue;
   EXPECT_EQ(cat.global.interval, 1min);

@@ -6,6 +6,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace drwatch::config {
 namespace {
@@ -99,8 +102,106 @@ TEST(Expand, ReportsAnUnterminatedExpansion) {
 }
 
 TEST(Expand, ReportsAnUnknownExpansion) {
-  EXPECT_EQ(Expand("${foo:bar}").error, "unknown expansion ${foo:bar} (use ${env:NAME} or ${file:PATH})");
-  EXPECT_EQ(Expand("${HOME}").error, "unknown expansion ${HOME} (use ${env:NAME} or ${file:PATH})");
+  EXPECT_EQ(Expand("${foo:bar}").error, "unknown expansion ${foo:bar} (use ${env:NAME}, ${file:PATH} or ${cred:NAME})");
+  EXPECT_EQ(Expand("${HOME}").error, "unknown expansion ${HOME} (use ${env:NAME}, ${file:PATH} or ${cred:NAME})");
+  EXPECT_EQ(Expand("${credential:x}").error,
+            "unknown expansion ${credential:x} (use ${env:NAME}, ${file:PATH} or ${cred:NAME})");
+}
+
+// Sets $CREDENTIALS_DIRECTORY (or unsets it) for one test and restores it.
+class CredentialsDirectory {
+ public:
+  explicit CredentialsDirectory(const char* dir) {
+    if (const char* old = std::getenv("CREDENTIALS_DIRECTORY")) old_ = old;
+    if (dir != nullptr) {
+      setenv("CREDENTIALS_DIRECTORY", dir, 1);
+    } else {
+      unsetenv("CREDENTIALS_DIRECTORY");
+    }
+  }
+  ~CredentialsDirectory() {
+    if (old_) {
+      setenv("CREDENTIALS_DIRECTORY", old_->c_str(), 1);
+    } else {
+      unsetenv("CREDENTIALS_DIRECTORY");
+    }
+  }
+
+ private:
+  std::optional<std::string> old_;
+};
+
+std::string DirOf(const TempFile& file) { return std::filesystem::path(file.path()).parent_path().string(); }
+
+TEST(ExpandCredential, SubstitutesTheCredentialWithoutOneTrailingNewline) {
+  TempFile file("host=db password=s3cr3t\n");  // TempFile names it "secret"
+  CredentialsDirectory env(DirOf(file).c_str());
+  Expansion e = Expand("dsn=${cred:secret};");
+  EXPECT_EQ(e.error, "");
+  EXPECT_EQ(e.value, "dsn=host=db password=s3cr3t;");
+  EXPECT_EQ(e.secrets, std::vector<std::string>{"host=db password=s3cr3t"});
+}
+
+TEST(ExpandCredential, StripsOnlyOneNewline) {
+  TempFile two("s3cr3t\n\n");
+  CredentialsDirectory env(DirOf(two).c_str());
+  EXPECT_EQ(Expand("${cred:secret}").value, "s3cr3t\n");
+}
+
+TEST(ExpandCredential, StripsACrLf) {
+  TempFile crlf("s3cr3t\r\n");
+  CredentialsDirectory env(DirOf(crlf).c_str());
+  EXPECT_EQ(Expand("${cred:secret}").value, "s3cr3t");
+}
+
+TEST(ExpandCredential, KeepsContentWithoutNewline) {
+  TempFile none("s3cr3t");
+  CredentialsDirectory env(DirOf(none).c_str());
+  EXPECT_EQ(Expand("${cred:secret}").value, "s3cr3t");
+}
+
+TEST(ExpandCredential, ReportsAnUnsetCredentialsDirectory) {
+  CredentialsDirectory env(nullptr);
+  EXPECT_EQ(Expand("${cred:prmcms_dsn}").error,
+            "credential prmcms_dsn: $CREDENTIALS_DIRECTORY is not set (run under systemd with "
+            "LoadCredential=prmcms_dsn:/path, or use ${file:PATH})");
+}
+
+TEST(ExpandCredential, ReportsAMissingCredential) {
+  TempFile file("x");
+  CredentialsDirectory env(DirOf(file).c_str());
+  EXPECT_EQ(Expand("${cred:prmcms_dsn}").error,
+            "cannot read credential prmcms_dsn (" + DirOf(file) + "/prmcms_dsn): No such file or directory");
+}
+
+TEST(ExpandCredential, ReportsAMissingDirectory) {
+  CredentialsDirectory env("/nonexistent/drwatch/creds");
+  EXPECT_EQ(Expand("${cred:prmcms_dsn}").error,
+            "cannot read credential prmcms_dsn (/nonexistent/drwatch/creds/prmcms_dsn): No such file or directory");
+}
+
+TEST(ExpandCredential, ReportsADirectoryAsCredential) {
+  TempFile file("x");
+  std::filesystem::create_directory(DirOf(file) + "/sub");
+  CredentialsDirectory env(DirOf(file).c_str());
+  EXPECT_EQ(Expand("${cred:sub}").error, "cannot read credential sub (" + DirOf(file) + "/sub): Is a directory");
+}
+
+TEST(ExpandCredential, ReportsAnInvalidName) {
+  // Checked before $CREDENTIALS_DIRECTORY, so the message is the same either way.
+  CredentialsDirectory env("/tmp");
+  EXPECT_EQ(Expand("${cred:}").error, "invalid credential name \"\" in ${cred:}");
+  EXPECT_EQ(Expand("${cred:.}").error, "invalid credential name \".\" in ${cred:.}");
+  EXPECT_EQ(Expand("${cred:..}").error, "invalid credential name \"..\" in ${cred:..}");
+  EXPECT_EQ(Expand("${cred:../etc/passwd}").error,
+            "invalid credential name \"../etc/passwd\" in ${cred:../etc/passwd}");
+  EXPECT_EQ(Expand("${cred:a/b}").error, "invalid credential name \"a/b\" in ${cred:a/b}");
+  EXPECT_EQ(Expand("${cred:/etc/passwd}").error, "invalid credential name \"/etc/passwd\" in ${cred:/etc/passwd}");
+}
+
+TEST(ExpandCredential, ReportsAnInvalidNameWithoutCredentialsDirectory) {
+  CredentialsDirectory env(nullptr);
+  EXPECT_EQ(Expand("${cred:a/b}").error, "invalid credential name \"a/b\" in ${cred:a/b}");
 }
 
 TEST(ReadWholeFile, ReadsEverythingOrSaysWhy) {

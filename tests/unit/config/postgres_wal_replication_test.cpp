@@ -4,22 +4,14 @@
 #include <gtest/gtest.h>
 
 #include "config/catalogue.hpp"
+#include "support/bad_fixtures.hpp"
 
 namespace drwatch::config {
 namespace {
 
 using Errors = std::vector<std::string>;
 
-std::string TestData(const std::string& name) { return std::string(DRWATCH_TESTDATA_DIR) + "/" + name; }
-
-struct BadCase {
-  std::string file;
-  Errors errors;  // each written after the file path
-};
-
-void PrintTo(const BadCase& c, std::ostream* os) { *os << c.file; }
-
-const std::vector<BadCase> kBadCases = {
+const std::vector<test::BadCase> kBadCases = {
     {"bad_wal_archive_max_age.yml",
      {":9:14: checks[0].max_age: invalid duration \"soon\" (use e.g. 500ms, 30s, 5m, 1h30m, 7d)"}},
     {"bad_wal_archive_missing_max_age.yml",
@@ -31,22 +23,13 @@ const std::vector<BadCase> kBadCases = {
      {":6:5: checks[0].max_lag: missing required key", ":9:5: checks[0].max_age: unknown key"}},
 };
 
-class BadWalReplicationKeys : public testing::TestWithParam<BadCase> {};
+class BadWalReplicationKeys : public testing::TestWithParam<test::BadCase> {};
 
 TEST_P(BadWalReplicationKeys, ReportsExactErrors) {
-  const BadCase& c = GetParam();
-  std::string path = TestData(c.file);
-  Errors expected;
-  for (const auto& e : c.errors) expected.push_back(path + e);
-  LoadResult result = LoadCatalogueFile(path);
-  EXPECT_EQ(result.catalogue, nullptr);
-  EXPECT_EQ(result.errors, expected);
+  test::ExpectRefused(GetParam());
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, BadWalReplicationKeys, testing::ValuesIn(kBadCases),
-                         [](const testing::TestParamInfo<BadCase>& info) {
-                           return info.param.file.substr(0, info.param.file.find('.'));
-                         });
+INSTANTIATE_TEST_SUITE_P(Fixtures, BadWalReplicationKeys, testing::ValuesIn(kBadCases), test::BadCaseName);
 
 constexpr const char* kTarget = R"(targets:
   primary:

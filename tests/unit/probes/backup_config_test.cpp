@@ -6,14 +6,12 @@
 
 #include "config/catalogue.hpp"
 #include "probes/backup_probes.hpp"
+#include "support/bad_fixtures.hpp"
 
 namespace drwatch::probes {
 namespace {
 
 using namespace std::chrono_literals;
-using Errors = std::vector<std::string>;
-
-std::string TestData(const std::string& name) { return std::string(DRWATCH_TESTDATA_DIR) + "/" + name; }
 
 constexpr char kTargets[] =
     "targets:\n"
@@ -25,14 +23,7 @@ constexpr char kTargets[] =
     "    url: file:///var/backups/drwatch\n"
     "checks:\n";
 
-struct BadCase {
-  std::string file;
-  Errors errors;
-};
-
-void PrintTo(const BadCase& c, std::ostream* os) { *os << c.file; }
-
-const std::vector<BadCase> kBadCases = {
+const std::vector<test::BadCase> kBadCases = {
     {"bad_backup_jobs.yml",
      {":13:11: checks[0].jobs: parallel pg_dump (-j) needs the directory format, which cannot be streamed to "
       "storage; only 1 is supported"}},
@@ -51,20 +42,13 @@ const std::vector<BadCase> kBadCases = {
      {":13:15: checks[0].interval: timeout 1h (default of backup.pg_dump) must be shorter than interval 30m"}},
 };
 
-class BadBackupCatalogue : public testing::TestWithParam<BadCase> {};
+class BadBackupCatalogue : public testing::TestWithParam<test::BadCase> {};
 
 TEST_P(BadBackupCatalogue, ReportsExactErrors) {
-  const BadCase& c = GetParam();
-  std::string path = TestData(c.file);
-  auto result = config::LoadCatalogueFile(path);
-  EXPECT_FALSE(result.catalogue);
-  Errors expected;
-  for (const auto& e : c.errors) expected.push_back(path + e);
-  EXPECT_EQ(result.errors, expected);
+  test::ExpectRefused(GetParam());
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, BadBackupCatalogue, testing::ValuesIn(kBadCases),
-                         [](const auto& info) { return info.param.file.substr(4, info.param.file.size() - 8); });
+INSTANTIATE_TEST_SUITE_P(Fixtures, BadBackupCatalogue, testing::ValuesIn(kBadCases), test::BadCaseShortName);
 
 config::LoadResult Load(const std::string& checks) {
   return config::LoadCatalogueText(std::string(kTargets) + checks, "b.yml");

@@ -6,24 +6,14 @@
 #include <gtest/gtest.h>
 
 #include "config/catalogue.hpp"
+#include "support/bad_fixtures.hpp"
 
 namespace drwatch::config {
 namespace {
 
-using Errors = std::vector<std::string>;
-
-std::string TestData(const std::string& name) { return std::string(DRWATCH_TESTDATA_DIR) + "/" + name; }
-
-struct BadCase {
-  std::string file;
-  Errors errors;
-};
-
-void PrintTo(const BadCase& c, std::ostream* os) { *os << c.file; }
-
 constexpr char kSourceRefused[] = ": a drill restores onto a drill server, never the database it protects";
 
-const std::vector<BadCase> kBadCases = {
+const std::vector<test::BadCase> kBadCases = {
     {"bad_drill_backup_unknown.yml",
      {":24:13: checks[2].backup: unknown check \"nightly_dump\" (backup.pg_dump checks: nightly)"}},
     {"bad_drill_backup_kind.yml",
@@ -43,22 +33,13 @@ const std::vector<BadCase> kBadCases = {
       "table, e.g. auth.users)"}},
 };
 
-class BadRestoreCatalogue : public testing::TestWithParam<BadCase> {};
+class BadRestoreCatalogue : public testing::TestWithParam<test::BadCase> {};
 
 TEST_P(BadRestoreCatalogue, ReportsExactly) {
-  const BadCase& c = GetParam();
-  std::string path = TestData(c.file);
-  Errors expected;
-  for (const auto& e : c.errors) expected.push_back(path + e);
-  LoadResult result = LoadCatalogueFile(path);
-  EXPECT_EQ(result.catalogue, nullptr);
-  EXPECT_EQ(result.errors, expected);
+  test::ExpectRefused(GetParam());
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, BadRestoreCatalogue, testing::ValuesIn(kBadCases),
-                         [](const testing::TestParamInfo<BadCase>& info) {
-                           return info.param.file.substr(0, info.param.file.find('.'));
-                         });
+INSTANTIATE_TEST_SUITE_P(Fixtures, BadRestoreCatalogue, testing::ValuesIn(kBadCases), test::BadCaseName);
 
 constexpr char kGood[] = R"(targets:
   primary: {type: postgres, dsn: "host=db.example dbname=app"}

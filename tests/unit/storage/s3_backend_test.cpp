@@ -157,6 +157,22 @@ TEST(S3Requests, EveryRequestCarriesAFreshDateAndTheBodysHash) {
   EXPECT_EQ(all[6].body.size(), big.size());
 }
 
+// The streaming writer hashes its parts off the loop and hands the hash in:
+// the request is then the same, signature included, as one that hashed here.
+TEST(S3Requests, AGivenPayloadHashIsSignedAsTheComputedOne) {
+  S3Requests requests(Local());
+  requests.time = aws::ParseAmzDate("20240102T030405Z");
+  std::string body(1024 * 1024 + 3, 'p');
+  std::string hash = aws::Sha256Hex(body);
+  S3Request computed = requests.UploadPart("big.dump", "U", 2, body);
+  S3Request given = requests.UploadPart("big.dump", "U", 2, body, hash);
+  EXPECT_EQ(given.headers, computed.headers);
+  EXPECT_EQ(given.body, body);
+  EXPECT_EQ(Header(given, "x-amz-content-sha256"), hash);
+  S3Request put = requests.PutObject("small.dump", "abc", aws::Sha256Hex("abc"));
+  EXPECT_EQ(put.headers, requests.PutObject("small.dump", "abc").headers);
+}
+
 TEST(S3Requests, ValidatesBucketNames) {
   EXPECT_EQ(ValidateBucketName("prmcms-backups.eu"), "");
   EXPECT_NE(ValidateBucketName("ab"), "");

@@ -8,22 +8,15 @@
 
 #include "common/redact.hpp"
 #include "config/catalogue.hpp"
+#include "support/bad_fixtures.hpp"
 
 namespace drwatch::targets {
 namespace {
 
 using Errors = std::vector<std::string>;
+using test::TestDataPath;
 
-std::string TestData(const std::string& name) { return std::string(DRWATCH_TESTDATA_DIR) + "/" + name; }
-
-struct BadCase {
-  std::string file;
-  Errors errors;
-};
-
-void PrintTo(const BadCase& c, std::ostream* os) { *os << c.file; }
-
-const std::vector<BadCase> kBadCases = {
+const std::vector<test::BadCase> kBadCases = {
     {"bad_storage_url.yml", {":4:10: targets.backups.url: expected a URL starting with file:// or s3://"}},
     {"bad_storage_relative_path.yml",
      {":4:10: targets.backups.url: expected file:///absolute/path (the path must be absolute; a file URL has no "
@@ -55,27 +48,18 @@ const std::vector<BadCase> kBadCases = {
      {":9:14: checks[0].replica: \"backups\" is the check's own target (name another one)"}},
 };
 
-class BadStorageCatalogue : public testing::TestWithParam<BadCase> {};
+class BadStorageCatalogue : public testing::TestWithParam<test::BadCase> {};
 
 TEST_P(BadStorageCatalogue, ReportsExactErrors) {
   setenv("DRWATCH_TEST_S3_SECRET", "s3-secret-from-env", 1);
-  const BadCase& c = GetParam();
-  std::string path = TestData(c.file);
-  Errors expected;
-  for (const auto& e : c.errors) expected.push_back(path + e);
-  config::LoadResult result = config::LoadCatalogueFile(path);
-  EXPECT_EQ(result.catalogue, nullptr);
-  EXPECT_EQ(result.errors, expected);
+  test::ExpectRefused(GetParam());
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, BadStorageCatalogue, testing::ValuesIn(kBadCases),
-                         [](const testing::TestParamInfo<BadCase>& info) {
-                           return info.param.file.substr(0, info.param.file.find('.'));
-                         });
+INSTANTIATE_TEST_SUITE_P(Fixtures, BadStorageCatalogue, testing::ValuesIn(kBadCases), test::BadCaseName);
 
 TEST(StorageTarget, ReadsEveryKey) {
   setenv("DRWATCH_TEST_S3_SECRET", "s3-secret-from-env", 1);
-  config::LoadResult result = config::LoadCatalogueFile(TestData("good_storage.yml"));
+  config::LoadResult result = config::LoadCatalogueFile(TestDataPath("good_storage.yml"));
   ASSERT_EQ(result.errors, Errors{});
   const auto& cat = *result.catalogue;
 
