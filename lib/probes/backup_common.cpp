@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "backup/digest.hpp"
+#include "common/clock.hpp"
 #include "common/redact.hpp"
 #include "config/node_reader.hpp"
 #include "drwatch/version.hpp"
@@ -196,6 +197,25 @@ asio::awaitable<ProbeResult> FailBackup(RunContext& ctx, storage::Backend& store
   backup::LatestResult latest = co_await backup::LatestComplete(store, std::string(ctx.check_name));
   if (latest.ok()) AddSamples(latest.manifest, std::chrono::system_clock::now(), out);
   co_return out;
+}
+
+asio::awaitable<void> StartRun(storage::Backend& store, backup::Manifest& manifest) {
+  for (int attempt = 0;; ++attempt) {
+    manifest.started_at = std::chrono::system_clock::now();
+    manifest.run = backup::RunId(manifest.started_at);
+    if (attempt == 3) co_return;  // let the write report the clash
+    bool taken = false;
+    // Hidden names too: a run in flight on file:// has only ".NAME.partial-…" files.
+    for (const char* pattern : {"/*", "/.*"}) {
+      storage::ListResult found = co_await store.List(manifest.check + "/" + manifest.run + pattern, 16);
+      taken = taken || (found.ok() && !found.objects.empty());
+    }
+    if (!taken) co_return;
+    auto next = std::chrono::ceil<std::chrono::seconds>(manifest.started_at + std::chrono::milliseconds(1));
+    Timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(next - manifest.started_at);
+    co_await timer.async_wait(asio::use_awaitable);
+  }
 }
 
 }  // namespace drwatch::probes

@@ -44,6 +44,12 @@ boost::asio::awaitable<StreamResult> StreamChildToObject(boost::asio::any_io_exe
                                                          std::string name, std::string program,
                                                          std::string check);
 
+/// Sets manifest.started_at and manifest.run for a run starting now, with a
+/// run id no run of the check in `store` has yet: a `backup run` next to a
+/// scheduled run in the same second would otherwise share a directory. When
+/// the id is taken it waits for the next second (at most a few times).
+boost::asio::awaitable<void> StartRun(storage::Backend& store, backup::Manifest& manifest);
+
 /// Ends a run whose files are stored: writes manifest.json (last: it makes
 /// the run complete), applies retention, and returns success with the
 /// samples, observed age and details.

@@ -43,8 +43,7 @@ class BackupFiles final : public BackupJob {
     manifest.kind = "backup.files";
     manifest.check = std::string(ctx.check_name);
     manifest.source_path = path_;
-    manifest.started_at = std::chrono::system_clock::now();
-    manifest.run = backup::RunId(manifest.started_at);
+    co_await StartRun(store, manifest);
     std::string tar = FindTar();
     if (tar.empty()) co_return ProbeResult::Fail("no tar in /usr/bin or /bin: install the tar package");
     SpawnSpec spec;

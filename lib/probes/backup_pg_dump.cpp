@@ -128,8 +128,7 @@ class BackupPgDump final : public BackupJob {
     backup::Manifest manifest;
     manifest.kind = "backup.pg_dump";
     manifest.check = std::string(ctx.check_name);
-    manifest.started_at = std::chrono::system_clock::now();
-    manifest.run = backup::RunId(manifest.started_at);
+    co_await StartRun(store, manifest);
 
     // A dedicated connection: the target's shared one serves other checks,
     // and this transaction stays open for the whole dump.
