@@ -311,8 +311,11 @@ void Scheduler::Record(Entry& entry, RunReport report, ProbeOutcome& outcome) {
   s.reason = report.reason;
   s.observed = outcome.probe.observed;
   s.objective_observed = outcome.probe.objective_observed;
-  s.samples.clear();
-  for (auto& sample : outcome.probe.samples) s.samples.push_back(WithCheckLabels(std::move(sample), entry.spec));
+  bool keep = outcome.result == RunResult::kTimeout && entry.spec.probe && entry.spec.probe->KeepsSamplesOnTimeout();
+  if (!keep) {
+    s.samples.clear();
+    for (auto& sample : outcome.probe.samples) s.samples.push_back(WithCheckLabels(std::move(sample), entry.spec));
+  }
 
   if (!s.success && (first || !was_failing)) {
     spdlog::warn("check {} failing ({}): {}", entry.spec.name, ToString(outcome.result), report.reason);

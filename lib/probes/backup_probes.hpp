@@ -13,6 +13,9 @@ class BackupJob : public Probe {
  public:
   /// The name of the storage target its runs go to (the check's `storage`).
   virtual const std::string& storage() const = 0;
+  /// A timed-out run leaves the newest complete backup's samples in place
+  /// (a failed run re-exports them itself).
+  bool KeepsSamplesOnTimeout() const override { return true; }
 };
 
 /// Parsers of the backup kinds: backup_pg_dump.cpp, backup_files.cpp.

@@ -146,6 +146,10 @@ class Probe {
   virtual void StaticSamples(std::vector<metrics::Sample>& out) const {}
   /// Other targets this check uses (see TargetReference); none by default.
   virtual std::vector<TargetReference> ReferencedTargets() const { return {}; }
+  /// Whether a run that times out keeps the previous run's samples. Yes for
+  /// kinds whose samples describe stored results (the newest complete
+  /// backup), not live state the timed-out run failed to read.
+  virtual bool KeepsSamplesOnTimeout() const { return false; }
   /// Checks this check builds on (see CheckReference); none by default.
   virtual std::vector<CheckReference> ReferencedChecks() const { return {}; }
   /// Objectives this probe measures itself (see ObjectiveReference).

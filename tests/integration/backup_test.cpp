@@ -29,6 +29,7 @@
 #include "support/app_seed.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/probe_harness.hpp"
+#include "support/process.hpp"
 
 namespace drwatch::test {
 namespace {
@@ -51,16 +52,6 @@ std::string Capture(const std::string& command) {
   char buf[4096];
   while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
   ::pclose(p);
-  return out;
-}
-
-std::vector<std::string> AllFiles(const std::string& dir) {
-  std::vector<std::string> out;
-  if (!fs::exists(dir)) return out;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    if (e.is_regular_file()) out.push_back(fs::relative(e.path(), dir).string());
-  }
-  std::sort(out.begin(), out.end());
   return out;
 }
 

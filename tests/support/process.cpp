@@ -5,7 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -146,5 +148,18 @@ std::string WriteTempFile(const std::string& name, const std::string& text) {
 }
 
 std::string MakeStateDir() { return MakeTempDir(); }
+
+std::vector<std::string> AllFiles(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> out;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
+  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code type_ec;
+    if (it->is_regular_file(type_ec)) out.push_back(it->path().lexically_relative(dir).string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 }  // namespace drwatch::test

@@ -52,6 +52,11 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
 /// never write the default /var/lib/drwatch.
 std::string MakeStateDir();
 
+/// Regular files under `dir`, recursively, as sorted paths relative to it
+/// (empty when `dir` does not exist). Tolerates files vanishing while it
+/// walks (a cleanup running on another thread).
+std::vector<std::string> AllFiles(const std::string& dir);
+
 /// Writes `text` to a new file in a fresh temporary directory; returns its path.
 std::string WriteTempFile(const std::string& name, const std::string& text);
 

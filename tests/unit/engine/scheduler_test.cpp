@@ -40,7 +40,11 @@ class FakeProbe final : public probes::Probe {
     co_return r;
   }
 
+  bool KeepsSamplesOnTimeout() const override { return keep_samples; }
+  void set_duration(Clock::duration d) { duration_ = d; }
+
   std::vector<Clock::time_point> starts;
+  bool keep_samples = false;
 
  private:
   Clock::duration duration_;
@@ -179,6 +183,28 @@ TEST_F(SchedulerTest, RunsEveryIntervalKeepingPhase) {
   EXPECT_EQ(Runs("steady", "success"), 4);
   EXPECT_EQ(Value("drwatch_check_success", {{"check", "steady"}}), 1);
   EXPECT_NEAR(Value("drwatch_check_duration_seconds", {{"check", "steady"}}).value_or(-1), 1.0, 0.15);
+}
+
+// A timed-out backup still shows the newest complete backup; a timed-out
+// live probe shows nothing rather than an old reading.
+TEST_F(SchedulerTest, ATimeoutKeepsThePreviousSamplesOnlyForKindsThatAskForIt) {
+  auto cat = NewCatalogue();
+  auto keeper = AddCheck(*cat, "backup", std::make_shared<FakeProbe>(1s), 10s, 5s);
+  auto plain = AddCheck(*cat, "ping", std::make_shared<FakeProbe>(1s), 10s, 5s);
+  keeper->keep_samples = true;
+  scheduler_.Apply(cat);
+  scheduler_.Start();
+  AdvanceBy(12s);
+  ASSERT_EQ(Value("drwatch_fake_value", {{"check", "backup"}}), 7);
+  ASSERT_EQ(Value("drwatch_fake_value", {{"check", "ping"}}), 7);
+  keeper->set_duration(60s);
+  plain->set_duration(60s);
+  AdvanceBy(25s);
+  EXPECT_GE(Runs("backup", "timeout"), 1);
+  EXPECT_GE(Runs("ping", "timeout"), 1);
+  EXPECT_EQ(Value("drwatch_check_success", {{"check", "backup"}}), 0);
+  EXPECT_EQ(Value("drwatch_fake_value", {{"check", "backup"}}), 7);
+  EXPECT_FALSE(Value("drwatch_fake_value", {{"check", "ping"}}));
 }
 
 TEST_F(SchedulerTest, DeadlineCancelsTheRunAndCountsTimeout) {

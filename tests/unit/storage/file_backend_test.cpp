@@ -19,6 +19,7 @@
 #include "config/catalogue.hpp"
 #include "storage/pattern.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/process.hpp"
 #include "targets/storage_target.hpp"
 
 namespace drwatch::storage {
@@ -27,6 +28,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+using test::AllFiles;
 
 class FileBackendTest : public ::testing::Test {
  protected:
@@ -188,15 +190,6 @@ TEST_F(FileBackendTest, ACancelledWriteTestLeavesNothingBehind) {
 // --- Streaming writes and downloads (issue 5) -----------------------------
 
 // Every file under `dir`, hidden ones included, relative to it.
-std::vector<std::string> AllFiles(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    if (e.is_regular_file()) out.push_back(fs::relative(e.path(), dir).string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 TEST_F(FileBackendTest, AWriterAppearsOnlyWhenCommitted) {
   FileBackend backend(pool_, dir_);
   auto opened = test::RunWithDeadline(io_, backend.OpenWriter("run/1/data.dump"), 5s);
