@@ -23,4 +23,22 @@ inline std::string EscapeBackslashNewline(std::string_view value) {
   return out;
 }
 
+/// Escapes &, <, >, " and ' as entities: text safe in XML and HTML content
+/// and quoted attributes.
+inline std::string EscapeMarkup(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace drwatch

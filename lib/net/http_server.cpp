@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/text.hpp"
 #include "drwatch/version.hpp"
 
 namespace drwatch::net {
@@ -101,22 +102,8 @@ bool IsGetOrHead(http::verb method) {
   return method == http::verb::get || method == http::verb::head;
 }
 
-std::string HtmlEscape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 std::string IndexPage(std::string_view telemetry_path) {
-  std::string path = HtmlEscape(telemetry_path);
+  std::string path = EscapeMarkup(telemetry_path);
   return "<!DOCTYPE html>\n<html><head><title>drwatch</title></head><body>\n"
          "<h1>drwatch</h1>\n<p>Backup and disaster-recovery health checks.</p>\n<ul>\n"
          "<li><a href=\"" + path + "\">" + path + "</a></li>\n"

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "common/iso8601.hpp"
+#include "common/text.hpp"
 
 namespace drwatch::storage {
 namespace {
@@ -254,20 +255,7 @@ std::optional<std::string> XmlElement::ChildText(std::string_view child) const {
 
 XmlDocument ParseXml(std::string_view text) { return Parser(text).Run(); }
 
-std::string XmlEscape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string XmlEscape(std::string_view text) { return EscapeMarkup(text); }
 
 // The Code of an <Error> that is not well-formed XML (s3rver echoes a key
 // with '&' unescaped): only a code of letters and digits is believed.

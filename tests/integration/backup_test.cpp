@@ -26,6 +26,7 @@
 #include "backup/runs.hpp"
 #include "config/catalogue.hpp"
 #include "storage/file_backend.hpp"
+#include "support/check_runner.hpp"
 #include "support/app_seed.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/probe_harness.hpp"
@@ -68,7 +69,7 @@ class BackupTest : public PgClusterTest {
   }
 
   void TearDown() override {
-    runtimes_.clear();
+    runner_.Clear();
     TurnLoop(io_, 100ms);
     if (mounted_) ::umount2(store_dir_.c_str(), MNT_DETACH);
     fs::remove_all(dir_);
@@ -90,33 +91,15 @@ class BackupTest : public PgClusterTest {
     if (store.empty()) store = store_dir_;
     std::string text = "targets:\n  db:\n    type: postgres\n    dsn: \"" + dsn +
                        "\"\n  backups:\n    type: storage\n    url: \"file://" + store + "\"\nchecks:\n" + checks;
-    auto loaded = config::LoadCatalogueText(text, "backup_test.yml");
-    ASSERT_EQ(loaded.errors, std::vector<std::string>{});
-    catalogue_ = loaded.catalogue;
-    runtimes_.clear();
-    for (const auto& [name, spec] : catalogue_->targets) runtimes_[name] = spec->MakeRuntime(io_.get_executor(), pool_);
+    runner_.Load(text, "backup_test.yml");
   }
 
-  const config::CheckSpec& Check(const std::string& name) const {
-    for (const auto& c : catalogue_->checks) {
-      if (c.name == name) return c;
-    }
-    throw std::runtime_error("no check " + name);
-  }
-
+  const config::CheckSpec& Check(const std::string& name) const { return runner_.Check(name); }
   probes::RunContext Context(const std::string& name, std::chrono::milliseconds timeout) {
-    const auto& check = Check(name);
-    auto find = [this](std::string_view target) -> targets::TargetRuntime* {
-      auto it = runtimes_.find(std::string(target));
-      return it == runtimes_.end() ? nullptr : it->second.get();
-    };
-    return probes::RunContext{io_.get_executor(), pool_, *runtimes_.at(check.target), timeout,
-                              Clock::now() + timeout, check.name, find};
+    return runner_.Context(name, timeout);
   }
-
   std::optional<probes::ProbeResult> Run(const std::string& name, std::chrono::milliseconds timeout = 60s) {
-    auto ctx = Context(name, timeout);
-    return RunWithDeadline(io_, Check(name).probe->Run(ctx), timeout);
+    return runner_.Run(name, timeout);
   }
 
   std::vector<backup::RunInfo> Runs(const std::string& check) {
@@ -153,8 +136,7 @@ class BackupTest : public PgClusterTest {
 
   std::string dir_, store_dir_;
   bool mounted_ = false;
-  std::shared_ptr<const config::Catalogue> catalogue_;
-  std::map<std::string, std::shared_ptr<targets::TargetRuntime>> runtimes_;
+  CheckRunner runner_{io_, pool_};
 };
 
 TEST_F(BackupTest, BacksUpTheSeededDatabaseWithAVerifiableManifest) {

@@ -21,6 +21,7 @@
 #include "config/catalogue.hpp"
 #include "restore/restore_latest.hpp"
 #include "storage/file_backend.hpp"
+#include "support/check_runner.hpp"
 #include "support/app_seed.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/probe_harness.hpp"
@@ -73,7 +74,7 @@ class RestoreTest : public PgClusterTest {
   }
 
   void TearDown() override {
-    runtimes_.clear();
+    runner_.Clear();
     TurnLoop(io_, 100ms);
     fs::remove_all(dir_);
     PgClusterTest::TearDown();
@@ -112,33 +113,15 @@ class RestoreTest : public PgClusterTest {
   }
 
   void Load(const std::string& text) {
-    auto loaded = config::LoadCatalogueText(text, "restore_test.yml");
-    ASSERT_EQ(loaded.errors, std::vector<std::string>{});
-    catalogue_ = loaded.catalogue;
-    runtimes_.clear();
-    for (const auto& [name, spec] : catalogue_->targets) runtimes_[name] = spec->MakeRuntime(io_.get_executor(), pool_);
+    runner_.Load(text, "restore_test.yml");
   }
 
-  const config::CheckSpec& Check(const std::string& name) const {
-    for (const auto& c : catalogue_->checks) {
-      if (c.name == name) return c;
-    }
-    throw std::runtime_error("no check " + name);
-  }
-
+  const config::CheckSpec& Check(const std::string& name) const { return runner_.Check(name); }
   probes::RunContext Context(const std::string& name, std::chrono::milliseconds timeout) {
-    const auto& check = Check(name);
-    auto find = [this](std::string_view target) -> targets::TargetRuntime* {
-      auto it = runtimes_.find(std::string(target));
-      return it == runtimes_.end() ? nullptr : it->second.get();
-    };
-    return probes::RunContext{io_.get_executor(), pool_, *runtimes_.at(check.target), timeout,
-                              Clock::now() + timeout, check.name, find};
+    return runner_.Context(name, timeout);
   }
-
   std::optional<probes::ProbeResult> Run(const std::string& name, std::chrono::milliseconds timeout = 120s) {
-    auto ctx = Context(name, timeout);
-    return RunWithDeadline(io_, Check(name).probe->Run(ctx), timeout);
+    return runner_.Run(name, timeout);
   }
 
   // Takes a backup with the backup.pg_dump kind and returns its run id.
@@ -167,8 +150,7 @@ class RestoreTest : public PgClusterTest {
   static PgCluster* drill_server_;
   static std::string drill_error_;
   std::string dir_;
-  std::shared_ptr<const config::Catalogue> catalogue_;
-  std::map<std::string, std::shared_ptr<targets::TargetRuntime>> runtimes_;
+  CheckRunner runner_{io_, pool_};
 };
 
 PgCluster* RestoreTest::drill_server_ = nullptr;
