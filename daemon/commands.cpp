@@ -210,7 +210,8 @@ int RestoreLatest(const Options& options, const Loaded& loaded) {
   // done or cancelled (Ctrl-C).
   auto deadline = Clock::now() + std::chrono::hours(24 * 365);
   probes::RunContext ctx{io.get_executor(), pool, *target, check.timeout, deadline, check.name};
-  restore::RestoreLatestOptions restore_options{options.check, options.restore_to, options.force};
+  restore::RestoreLatestOptions restore_options{options.check, options.restore_to, options.force,
+                                                 options.no_owner};
   return RunCommandCoroutine(io, pool,
                              restore::RestoreLatestCommand(ctx, storage->backend(), restore_options, std::cout));
 }

@@ -22,7 +22,7 @@ std::string Usage() {
        drwatchd --config.file=PATH [--storage.path=DIR] backup run CHECK
        drwatchd --config.file=PATH [--storage.path=DIR] backup list CHECK
        drwatchd --config.file=PATH [--storage.path=DIR] restore drill CHECK
-       drwatchd --config.file=PATH [--storage.path=DIR] restore latest CHECK --to DSN [--force]
+       drwatchd --config.file=PATH [--storage.path=DIR] restore latest CHECK --to DSN [--force] [--no-owner]
 
 Watches a PostgreSQL application's backup and disaster-recovery health and
 exports the results as Prometheus metrics.
@@ -46,7 +46,10 @@ success, 1 on failure, 2 on a usage or catalogue error, 130/143 on Ctrl-C/SIGTER
   backup list CHECK             list a backup check's runs and verify their checksums
   restore drill CHECK           run a restore.drill check now
   restore latest CHECK --to DSN restore the newest verified run of a backup.pg_dump
-                                check into DSN (an empty database unless --force)
+                                check into DSN (an empty database unless --force):
+                                creates the roles it lacks (roles.sql, no passwords),
+                                then restores owners and grants (--no-owner: objects
+                                owned by the connecting user instead)
 )";
 }
 
@@ -102,9 +105,9 @@ bool ParseCommand(const std::vector<std::string>& words, Options& o, std::string
 
 // Flags that do not fit the command (or its absence).
 bool CheckCombination(const Options& o, const std::set<std::string>& seen, std::string& error) {
-  bool restore_flags = seen.contains("--to") || seen.contains("--force");
+  bool restore_flags = seen.contains("--to") || seen.contains("--force") || seen.contains("--no-owner");
   if (restore_flags && o.command != Command::kRestoreLatest) {
-    error = "--to and --force go only with restore latest";
+    error = "--to, --force and --no-owner go only with restore latest";
     return false;
   }
   if (o.command == Command::kRestoreLatest && o.restore_to.empty()) {
@@ -140,7 +143,7 @@ std::optional<Options> ParseOptions(const std::vector<std::string>& args, std::s
   const std::map<std::string, bool*> flags = {
       {"--web.enable-lifecycle", &o.enable_lifecycle}, {"--config.check", &o.config_check},
       {"--once", &o.once}, {"--version", &o.version}, {"--help", &o.help}, {"-h", &o.help},
-      {"--force", &o.force},
+      {"--force", &o.force}, {"--no-owner", &o.no_owner},
   };
   std::vector<std::string> words;  // positional: the command
   std::set<std::string> seen;

@@ -33,6 +33,7 @@ struct Options {
   std::string check;       // the command's CHECK
   std::string restore_to;  // restore latest --to DSN: a secret, never printed
   bool force = false;      // restore latest --force
+  bool no_owner = false;   // restore latest --no-owner
 };
 
 /// Parses argv. On a bad command line returns nullopt and sets `error`.

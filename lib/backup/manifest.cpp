@@ -163,6 +163,18 @@ void ReadTables(Reader& r, const json::object& root, Manifest& m) {
   }
 }
 
+void ReadStructure(Reader& r, const json::object& root, Manifest& m) {
+  const json::value* v = root.if_contains("structure");
+  if (!v) return;
+  const json::object* counts = r.Object(*v, "structure");
+  if (!counts) return;
+  for (const auto& [key, value] : *counts) {
+    std::int64_t n = r.Int(*counts, key, "structure.");
+    if (!r.ok()) return;
+    m.structure.push_back({std::string(key), n});
+  }
+}
+
 }  // namespace
 
 const ManifestFile* Manifest::File(std::string_view name) const {
@@ -192,6 +204,11 @@ std::string ToJson(const Manifest& m) {
   json::array tables;
   for (const auto& t : m.tables) tables.push_back(json::object{{"name", t.name}, {"rows", t.rows}});
   root["tables"] = std::move(tables);
+  if (!m.structure.empty()) {
+    json::object structure;
+    for (const auto& c : m.structure) structure[c.name] = c.count;
+    root["structure"] = std::move(structure);
+  }
   std::string out;
   Pretty(root, out, 0);
   out += "\n";
@@ -226,6 +243,7 @@ std::optional<Manifest> ParseManifest(std::string_view text, std::string& error)
   m.finished_at = r.Time(*root, "finished_at", "");
   if (r.ok()) ReadFiles(r, *root, m);
   if (r.ok()) ReadTables(r, *root, m);
+  if (r.ok()) ReadStructure(r, *root, m);
   if (!r.ok()) return std::nullopt;
   return m;
 }

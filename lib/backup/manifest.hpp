@@ -29,6 +29,13 @@ struct ManifestTable {
   std::int64_t rows = 0;
 };
 
+/// One count of the database's structure ("policies" -> 7), taken in the
+/// dump's snapshot: a restore must bring back at least as many.
+struct ManifestCount {
+  std::string name;
+  std::int64_t count = 0;
+};
+
 struct Manifest {
   int format = kManifestFormat;
   std::string kind;             // "backup.pg_dump" | "backup.files"
@@ -42,6 +49,7 @@ struct Manifest {
   std::chrono::system_clock::time_point finished_at;
   std::vector<ManifestFile> files;
   std::vector<ManifestTable> tables;
+  std::vector<ManifestCount> structure;  // pg_dump only; empty in runs of older drwatchd
 
   const ManifestFile* File(std::string_view name) const;
 };

@@ -1,8 +1,13 @@
 // backup.pg_dump: one run = <check>/<run id>/{schema.sql, data.dump,
-// manifest.json} in the storage target. Both dumps and the row counts come
-// from one snapshot, exported by a REPEATABLE READ transaction on a dedicated
-// connection that stays open until both pg_dump children have finished.
-// Connection settings reach pg_dump through its environment only.
+// roles.sql, manifest.json} in the storage target. Both dumps, the row counts
+// and the structure counts come from one snapshot, exported by a REPEATABLE
+// READ transaction on a dedicated connection that stays open until both
+// pg_dump children have finished. roles.sql (pg_dumpall --roles-only
+// --no-role-passwords: no password or hash is ever stored) holds every role
+// of the cluster, not only those the database names: a login role such as
+// Supabase's authenticator owns nothing and is named by no grant, yet the API
+// cannot connect without it. Connection settings reach the children through
+// their environment only.
 
 #include <libpq-fe.h>
 
@@ -11,6 +16,7 @@
 #include "config/node_reader.hpp"
 #include "probes/backup_common.hpp"
 #include "probes/backup_probes.hpp"
+#include "restore/structure.hpp"
 #include "targets/postgres_target.hpp"
 #include "targets/storage_target.hpp"
 
@@ -144,25 +150,34 @@ class BackupPgDump final : public BackupJob {
 
     std::string counted = co_await CountRows(*conn, manifest);
     if (!counted.empty()) co_return ProbeResult::Fail(counted);
-    std::string program = pg_dump_path_;
-    if (program.empty()) {
-      std::string dir = PostgresBinDir(snap.major);
-      if (dir.empty()) {
-        co_return ProbeResult::Fail("no pg_dump for PostgreSQL " + std::to_string(snap.major) +
-                                    ": install postgresql-client-" + std::to_string(snap.major) +
-                                    " or set pg_dump_path");
-      }
-      program = dir + "/pg_dump";
+    pg::QueryResult structure = co_await conn->ExecuteInTransaction(restore::kStructureQuery);
+    std::string read = restore::ReadStructure(structure, manifest.structure);
+    if (!read.empty()) co_return ProbeResult::Fail(read);
+    std::string dir = PostgresBinDir(snap.major);
+    if (pg_dump_path_.empty() && dir.empty()) {
+      co_return ProbeResult::Fail("no pg_dump for PostgreSQL " + std::to_string(snap.major) +
+                                  ": install postgresql-client-" + std::to_string(snap.major) +
+                                  " or set pg_dump_path");
     }
+    std::string program = pg_dump_path_.empty() ? dir + "/pg_dump" : pg_dump_path_;
+    // pg_dumpall of the server's version, else the one beside pg_dump_path.
+    std::string dumpall = (dir.empty() ? program.substr(0, program.rfind('/')) : dir) + "/pg_dumpall";
     auto env = ConninfoEnvironment(target.conninfo(), snap.database);
+    std::vector<std::pair<std::string, std::vector<std::string>>> children;
     for (const Dump& dump : kDumps) {
+      children.push_back({std::string(dump.file),
+                          {program, "--snapshot=" + snap.id, std::string(dump.format), "--no-password"}});
+    }
+    children.push_back({"roles.sql",
+                        {dumpall, "--roles-only", "--no-role-passwords", "--no-password", "-l", snap.database}});
+    for (auto& [file, argv] : children) {
       SpawnSpec spec;
-      spec.argv = {program, "--snapshot=" + snap.id, std::string(dump.format), "--no-password"};
+      spec.argv = std::move(argv);
       spec.env = env;
-      std::string file(dump.file);
+      std::string name = spec.argv[0].substr(spec.argv[0].rfind('/') + 1);
       StreamResult streamed = co_await StreamChildToObject(ctx.executor, spec, store,
                                                            backup::RunKey(manifest.check, manifest.run, file), file,
-                                                           "pg_dump", manifest.check);
+                                                           name, manifest.check);
       if (!streamed.ok()) co_return ProbeResult::Fail(streamed.error);
       manifest.files.push_back(std::move(streamed.file));
     }

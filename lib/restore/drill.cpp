@@ -14,6 +14,8 @@
 #include "config/duration.hpp"
 #include "restore/fetch.hpp"
 #include "restore/restore_steps.hpp"
+#include "restore/roles.hpp"
+#include "restore/structure.hpp"
 #include "targets/postgres_target.hpp"
 
 namespace drwatch::restore {
@@ -121,6 +123,12 @@ class Drill {
       std::string error = co_await RunPass(passes[i], i);
       if (!error.empty()) co_return error;
     }
+    if (manifest_.structure.empty()) co_return std::string();
+    std::vector<backup::ManifestCount> restored;
+    std::string error = co_await CountStructure(*scratch_, restored);
+    if (error.empty()) error = CompareStructure(manifest_.structure, restored);
+    if (!error.empty()) co_return error;
+    log_.Done("verify structure (" + std::to_string(manifest_.structure.size()) + " counts)");
     co_return std::string();
   }
 
@@ -169,6 +177,12 @@ class Drill {
     if (pg_restore_.empty()) co_return error;
     error = co_await DropLeftovers();
     if (!error.empty()) co_return error;
+    // The drill restores as recovery does, owners and grants included, so
+    // the roles come first (cluster-wide: they stay for the next drill).
+    auto roles = co_await RestoreRoles(ctx_.pool, store_, manifest_, spec_.backup, dir_->path(), *admin_);
+    if (!roles.ok()) co_return "drill target: " + roles.error;
+    keep_owners_ = !roles.absent;
+    log_.Done("create roles: " + DescribeRoles(roles));
     // Armed first: a drill cancelled while CREATE runs may leave the database.
     guard_.armed = true;
     auto created = co_await admin_->Execute("CREATE DATABASE " + QuoteIdent(guard_.db));
@@ -203,7 +217,9 @@ class Drill {
       for (const auto& line : pass.list) text += line + "\n";
       std::string error = co_await WriteLocalFile(ctx_.pool, list, std::move(text));
       if (!error.empty()) co_return error;
-      std::vector<std::string> extra{"-L", list, "--no-owner", "--no-privileges"};
+      std::vector<std::string> extra{"-L", list};
+      // A run without roles.sql restores as drwatch 0.1 did: owned by the drill user, no grants.
+      if (!keep_owners_) extra.insert(extra.end(), {"--no-owner", "--no-privileges"});
       if (spec_.jobs > 0) extra.insert(extra.end(), {"-j", std::to_string(spec_.jobs)});
       error = co_await PgRestore(ctx_.executor, pg_restore_, PgEnvironment(conninfo_, guard_.db), extra, dump_);
       if (!error.empty()) co_return "restore " + label + ": " + error;
@@ -235,6 +251,7 @@ class Drill {
   std::unique_ptr<ScratchDir> dir_;
   std::string dump_;
   std::string pg_restore_;
+  bool keep_owners_ = true;
   std::unique_ptr<pg::Connection> admin_, scratch_;
 };
 

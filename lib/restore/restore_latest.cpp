@@ -10,6 +10,8 @@
 #include "restore/pg_tools.hpp"
 #include "restore/restore_plan.hpp"
 #include "restore/restore_steps.hpp"
+#include "restore/roles.hpp"
+#include "restore/structure.hpp"
 
 namespace drwatch::restore {
 namespace {
@@ -67,9 +69,20 @@ class LatestRestore {
     co_return std::string();
   }
 
+  // The roles the backup names, created where missing (a cluster rebuilt
+  // after a disaster has none of Supabase's platform and API roles).
+  asio::awaitable<std::string> CreateRoles() {
+    auto roles = co_await RestoreRoles(ctx_.pool, store_, manifest_, options_.check, dir_->path(), *conn_);
+    if (!roles.ok()) co_return roles.error;
+    Step("create roles");
+    out_ << "  roles: " << DescribeRoles(roles) << "\n";
+    co_return std::string();
+  }
+
   asio::awaitable<std::string> Restore() {
     int jobs = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
     std::vector<std::string> extra{"-j", std::to_string(jobs)};
+    if (options_.no_owner) extra.push_back("--no-owner");
     auto env = PgEnvironment(options_.to_dsn);
     if (!env.error.empty()) co_return env.error;
     // An operator's command: their own PGPASSWORD (the runbook keeps the
@@ -99,6 +112,16 @@ class LatestRestore {
       }
     }
     Step("verify row counts (" + std::to_string(manifest_.tables.size()) + " tables)");
+    if (!manifest_.structure.empty()) {
+      std::vector<backup::ManifestCount> restored;
+      std::string error = co_await CountStructure(*conn_, restored);
+      if (error.empty()) error = CompareStructure(manifest_.structure, restored);
+      if (!error.empty()) {
+        out_ << "  " << error << "\n";
+        if (first.empty()) first = error;
+      }
+      Step("verify structure (" + std::to_string(manifest_.structure.size()) + " counts)");
+    }
     if (first.empty()) first = restore_error_;
     co_return first;
   }
@@ -135,6 +158,9 @@ asio::awaitable<int> RestoreLatestCommand(probes::RunContext& ctx, storage::Back
   std::string error = co_await restore.Fetch();
   if (error.empty()) {
     error = co_await restore.CheckTarget();
+  }
+  if (error.empty()) {
+    error = co_await restore.CreateRoles();
   }
   if (error.empty()) {
     error = co_await restore.Restore();

@@ -1,6 +1,7 @@
 #include "restore/restore_plan.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <map>
 #include <optional>
@@ -81,32 +82,96 @@ struct Home {
   std::string schema;
 };
 
-std::vector<Home> Homes(const std::vector<TocEntry>& toc) {
-  std::map<int, std::size_t> index;
+// Tables that live inside another: a partition or an inheritance child
+// depends on its parent's TABLE entry (pg_dump's own dependency). Maps each
+// TABLE entry's index to the index of its root (itself when it has none).
+std::vector<std::size_t> RootTables(const std::vector<TocEntry>& toc, const std::map<int, std::size_t>& index) {
+  std::vector<std::size_t> parent(toc.size());
+  for (std::size_t i = 0; i < toc.size(); ++i) {
+    parent[i] = i;
+    if (toc[i].desc != "TABLE") continue;
+    for (int dep : toc[i].deps) {
+      auto it = index.find(dep);
+      if (it != index.end() && it->second != i && toc[it->second].desc == "TABLE") {
+        parent[i] = it->second;
+        break;
+      }
+    }
+  }
+  std::vector<std::size_t> root(toc.size());
+  for (std::size_t i = 0; i < toc.size(); ++i) {
+    std::size_t r = i;
+    for (std::size_t hops = 0; parent[r] != r && hops < toc.size(); ++hops) r = parent[r];
+    root[i] = r;
+  }
+  return root;
+}
+
+// Where each entry belongs. A relation and what is defined on it (by name)
+// belong to its root table, so a partition, its data, its indexes and their
+// attachments go with the partitioned table; anything else (an index, a
+// sequence, an ACL, a publication's table) goes where the first table it
+// depends on goes.
+std::vector<Home> Homes(const std::vector<TocEntry>& toc, const std::map<int, std::size_t>& index) {
+  auto root = RootTables(toc, index);
+  std::map<Table, std::size_t> table_entry;
+  for (std::size_t i = 0; i < toc.size(); ++i) {
+    if (toc[i].desc == "TABLE") table_entry[Table{toc[i].schema, toc[i].tag}] = i;
+  }
+  auto rooted = [&](Table t) {
+    auto it = table_entry.find(t);
+    if (it == table_entry.end()) return t;
+    const auto& r = toc[root[it->second]];
+    return Table{r.schema, r.tag};
+  };
   std::vector<Home> homes(toc.size());
   for (std::size_t i = 0; i < toc.size(); ++i) {
     const auto& e = toc[i];
     Home& h = homes[i];
     h.schema = e.desc == "SCHEMA" ? e.tag : e.schema;
     if (IsRelation(e.desc)) {
-      h.table = Table{e.schema, e.tag};
-    } else if (IsOnTable(e.desc)) {
-      h.table = Table{e.schema, e.tag.substr(0, e.tag.find(' '))};
+      h.table = rooted(Table{e.schema, e.tag});
+    } else if (IsOnTable(e.desc) || e.desc == "TABLE ATTACH") {
+      h.table = rooted(Table{e.schema, e.tag.substr(0, e.tag.find(' '))});
     } else {
-      // An index, a serial's sequence, a comment: wherever the table it
-      // depends on is (dependencies come earlier in the listing).
       for (int dep : e.deps) {
         auto it = index.find(dep);
-        if (it != index.end() && homes[it->second].table) {
+        if (it != index.end() && it->second < i && homes[it->second].table) {
           h.table = homes[it->second].table;
           break;
         }
       }
     }
     if (h.table) h.schema = h.table->first;
-    index[e.id] = i;
   }
   return homes;
+}
+
+// Orders pg_dump does not state as dependencies: attaching a partition's
+// index needs the partition attached to its table first ("ALTER INDEX …
+// ATTACH PARTITION" fails otherwise), but the INDEX ATTACH entry names only
+// the indexes and tables.
+std::vector<std::vector<int>> ImpliedDeps(const std::vector<TocEntry>& toc, const std::map<int, std::size_t>& index) {
+  std::map<int, int> attach_of;  // partition TABLE id -> its TABLE ATTACH id
+  for (const auto& e : toc) {
+    if (e.desc != "TABLE ATTACH") continue;
+    for (int dep : e.deps) {
+      auto it = index.find(dep);
+      if (it != index.end() && toc[it->second].desc == "TABLE" && toc[it->second].schema == e.schema &&
+          toc[it->second].tag == e.tag) {
+        attach_of[dep] = e.id;
+      }
+    }
+  }
+  std::vector<std::vector<int>> implied(toc.size());
+  for (std::size_t i = 0; i < toc.size(); ++i) {
+    if (toc[i].desc != "INDEX ATTACH") continue;
+    for (int dep : toc[i].deps) {
+      auto it = attach_of.find(dep);
+      if (it != attach_of.end()) implied[i].push_back(it->second);
+    }
+  }
+  return implied;
 }
 
 bool Covers(const SystemCover& system, const Home& home) {
@@ -120,17 +185,17 @@ bool Covers(const SystemCover& system, const Home& home) {
   return false;
 }
 
-bool CoversTable(const SystemCover& system, const std::string& qualified) {
-  auto dot = qualified.find('.');
-  Home home{Table{qualified.substr(0, dot), qualified.substr(dot + 1)}, qualified.substr(0, dot)};
-  return Covers(system, home);
-}
-
 class Planner {
  public:
   Planner(const std::vector<TocEntry>& toc, const std::vector<SystemCover>& systems) : toc_(toc), systems_(systems) {
     for (std::size_t i = 0; i < toc.size(); ++i) index_[toc[i].id] = i;
-    homes_ = Homes(toc);
+    homes_ = Homes(toc, index_);
+    implied_ = ImpliedDeps(toc, index_);
+    for (std::size_t i = 0; i < toc.size(); ++i) {
+      if (toc[i].desc == "TABLE" && homes_[i].table) {
+        home_of_table_[toc[i].schema + "." + toc[i].tag] = *homes_[i].table;
+      }
+    }
     owner_.assign(toc.size(), -1);
     for (std::size_t i = 0; i < toc.size(); ++i) {
       for (std::size_t s = 0; s < systems.size(); ++s) {
@@ -140,6 +205,16 @@ class Planner {
         }
       }
     }
+  }
+
+  // Whether system `s` covers the table "schema.name" (a partition or an
+  // inheritance child through its root).
+  bool CoversTable(std::size_t s, const std::string& qualified) const {
+    auto dot = qualified.find('.');
+    Table table{qualified.substr(0, dot), qualified.substr(dot + 1)};
+    auto root = home_of_table_.find(qualified);
+    if (root != home_of_table_.end()) table = root->second;
+    return Covers(systems_[s], Home{table, table.first});
   }
 
   // The entries of pass `s` (systems_.size(): the rest), marked done.
@@ -183,9 +258,11 @@ class Planner {
       return;
     }
     pass.insert(i);
-    for (int dep : toc_[i].deps) {
-      auto it = index_.find(dep);
-      if (it != index_.end()) Pull(it->second, pass);
+    for (const std::vector<int>* deps : std::array<const std::vector<int>*, 2>{&toc_[i].deps, &implied_[i]}) {
+      for (int dep : *deps) {
+        auto it = index_.find(dep);
+        if (it != index_.end()) Pull(it->second, pass);
+      }
     }
   }
 
@@ -201,6 +278,8 @@ class Planner {
   const std::vector<SystemCover>& systems_;
   std::map<int, std::size_t> index_;
   std::vector<Home> homes_;
+  std::vector<std::vector<int>> implied_;  // dependencies pg_dump leaves unstated (see ImpliedDeps)
+  std::map<std::string, Table> home_of_table_;  // "public.audit_logs_2026" -> its root table
   std::vector<int> owner_;  // index of the first system covering the entry, -1: none
   std::set<std::size_t> done_;
   std::set<std::size_t> waiting_fks_;
@@ -246,7 +325,7 @@ std::vector<RestorePass> PlanPasses(const std::vector<TocEntry>& toc, const std:
     RestorePass pass{qualified[s].name, planner.Take(s), {}};
     for (const auto& t : manifest_tables) {
       auto q = Qualified(t);
-      if (CoversTable(qualified[s], q) && verified.insert(q).second) pass.tables.push_back(q);
+      if (planner.CoversTable(s, q) && verified.insert(q).second) pass.tables.push_back(q);
     }
     for (const auto& item : qualified[s].items) {
       if (item.find('.') != std::string::npos && verified.insert(item).second) pass.tables.push_back(item);

@@ -211,8 +211,9 @@ TEST_F(BackupS3Test, PgDumpToS3ThenADrillFromIt) {
   EXPECT_EQ(m.database, "postgres");
   EXPECT_EQ(Keys("nightly"), (std::vector<std::string>{"nightly/" + m.run + "/data.dump",
                                                        "nightly/" + m.run + "/manifest.json",
+                                                       "nightly/" + m.run + "/roles.sql",
                                                        "nightly/" + m.run + "/schema.sql"}));
-  ASSERT_EQ(m.files.size(), 2u);
+  ASSERT_EQ(m.files.size(), 3u);
   ExpectFilesMatch(m);
   std::map<std::string, std::int64_t> rows;
   for (const auto& t : m.tables) rows[t.name] = t.rows;

@@ -155,7 +155,7 @@ TEST_F(BackupTest, BacksUpTheSeededDatabaseWithAVerifiableManifest) {
   auto runs = CompleteRuns("nightly");
   ASSERT_EQ(runs.size(), 1u);
   const std::string run_dir = store_dir_ + "/nightly/" + runs[0].id;
-  EXPECT_EQ(AllFiles(run_dir), (std::vector<std::string>{"data.dump", "manifest.json", "schema.sql"}));
+  EXPECT_EQ(AllFiles(run_dir), (std::vector<std::string>{"data.dump", "manifest.json", "roles.sql", "schema.sql"}));
   backup::Manifest m = ManifestOf("nightly", runs[0].id);
   EXPECT_EQ(m.kind, "backup.pg_dump");
   EXPECT_EQ(m.check, "nightly");
@@ -163,7 +163,7 @@ TEST_F(BackupTest, BacksUpTheSeededDatabaseWithAVerifiableManifest) {
   EXPECT_EQ(m.database, "postgres");
   EXPECT_TRUE(m.server_version.starts_with("15.")) << m.server_version;
   EXPECT_LE(m.started_at, m.finished_at);
-  ASSERT_EQ(m.files.size(), 2u);
+  ASSERT_EQ(m.files.size(), 3u);
   for (const auto& f : m.files) {
     std::string bytes = ReadFile(run_dir + "/" + f.name);
     EXPECT_EQ(f.size, bytes.size()) << f.name;
@@ -177,6 +177,13 @@ TEST_F(BackupTest, BacksUpTheSeededDatabaseWithAVerifiableManifest) {
   std::string schema = ReadFile(run_dir + "/schema.sql");
   EXPECT_NE(schema.find("CREATE TABLE auth.users"), std::string::npos);
   EXPECT_EQ(schema.find("COPY auth.users"), std::string::npos);  // schema only
+  std::string roles = ReadFile(run_dir + "/roles.sql");
+  EXPECT_NE(roles.find(std::string("CREATE ROLE ") + PgCluster::kPasswordUser + ";"), std::string::npos) << roles;
+  EXPECT_EQ(roles.find("SCRAM-SHA-256"), std::string::npos) << "no password hash is stored";
+  std::map<std::string, std::int64_t> structure;
+  for (const auto& c : m.structure) structure[c.name] = c.count;
+  EXPECT_EQ(structure["tables"], 4);
+  EXPECT_EQ(structure["views"], 1);
   std::string toc = Capture(pgproc::BinDir() + "/pg_restore -l " + run_dir + "/data.dump");
   for (const char* entry : {"TABLE DATA auth users", "TABLE DATA auth sessions", "TABLE DATA public orders",
                             "TABLE DATA public audit_logs", "TABLE auth users"}) {

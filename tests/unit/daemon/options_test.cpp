@@ -57,6 +57,15 @@ TEST(ParseOptions, RestoreDrillAndLatest) {
   ASSERT_TRUE(o);
   EXPECT_EQ(o->restore_to, "postgresql://u@h/db");
   EXPECT_FALSE(o->force);
+  EXPECT_FALSE(o->no_owner);
+  o = Parse({"--config.file=c.yml", "restore", "latest", "nightly", "--to=dbname=x", "--no-owner"});
+  ASSERT_TRUE(o);
+  EXPECT_TRUE(o->no_owner);
+}
+
+TEST(ParseOptions, NoOwnerGoesOnlyWithRestoreLatest) {
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "restore", "drill", "weekly_drill", "--no-owner"}),
+            "--to, --force and --no-owner go only with restore latest");
 }
 
 TEST(ParseOptions, EveryBadCommandForm) {
@@ -82,8 +91,8 @@ TEST(ParseOptions, RestoreFlagsOnlyWithRestoreLatest) {
   EXPECT_EQ(ErrorOf({"--config.file=c.yml", "restore", "latest", "nightly", "--force"}),
             "restore latest needs --to DSN");
   EXPECT_EQ(ErrorOf({"--config.file=c.yml", "backup", "run", "nightly", "--force"}),
-            "--to and --force go only with restore latest");
-  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "--to=host=h"}), "--to and --force go only with restore latest");
+            "--to, --force and --no-owner go only with restore latest");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "--to=host=h"}), "--to, --force and --no-owner go only with restore latest");
   EXPECT_EQ(ErrorOf({"--config.file=c.yml", "restore", "latest", "nightly", "--to"}), "flag --to needs a value");
   EXPECT_EQ(ErrorOf({"--config.file=c.yml", "restore", "latest", "nightly", "--to="}), "flag --to needs a value");
 }
@@ -111,7 +120,7 @@ TEST(ParseOptions, VersionAndHelpNeedNothingElse) {
 TEST(Usage, NamesEveryCommandAndTheStoragePath) {
   auto usage = Usage();
   for (const char* s : {"backup run CHECK", "backup list CHECK", "restore drill CHECK",
-                        "restore latest CHECK --to DSN [--force]", "--storage.path=DIR"}) {
+                        "restore latest CHECK --to DSN [--force] [--no-owner]", "--storage.path=DIR"}) {
     EXPECT_NE(usage.find(s), std::string::npos) << s;
   }
 }

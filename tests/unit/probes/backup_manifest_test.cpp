@@ -41,6 +41,7 @@ Manifest Sample() {
   m.finished_at = At("2026-11-25T02:31:10Z");
   m.files = {{"schema.sql", 1234, Sha256Hex("schema")}, {"data.dump", 98765, Sha256Hex("data")}};
   m.tables = {{"auth.users", 20000}, {"public.orders", 50000}};
+  m.structure = {{"tables", 4}, {"policies", 2}};
   return m;
 }
 
@@ -65,6 +66,20 @@ TEST(Manifest, RoundTrips) {
   ASSERT_EQ(back->tables.size(), 2u);
   EXPECT_EQ(back->tables[1].name, "public.orders");
   EXPECT_EQ(back->tables[1].rows, 50000);
+  ASSERT_EQ(back->structure.size(), 2u);
+  EXPECT_EQ(back->structure[1].name, "policies");
+  EXPECT_EQ(back->structure[1].count, 2);
+}
+
+TEST(Manifest, StructureIsOptional) {
+  Manifest m = Sample();
+  m.structure.clear();
+  std::string json = ToJson(m);
+  EXPECT_EQ(json.find("structure"), std::string::npos) << json;
+  std::string error;
+  auto back = ParseManifest(json, error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_TRUE(back->structure.empty());
 }
 
 TEST(Manifest, Sha256OfKnownText) {
@@ -100,6 +115,8 @@ TEST(Manifest, RejectsWhatItCannotTrust) {
       {Broken("\"size\": 1234", "\"size\": -1"), "manifest.json: files[0].size: expected a non-negative integer"},
       {Broken("\"name\": \"schema.sql\"", "\"name\": \"../x\""), "manifest.json: files[0].name: not a plain file name: \"../x\""},
       {Broken("\"rows\": 20000", "\"rows\": \"many\""), "manifest.json: tables[0].rows: expected a non-negative integer"},
+      {Broken("\"policies\": 2", "\"policies\": -2"), "manifest.json: structure.policies: expected a non-negative integer"},
+      {Broken("\"structure\": {", "\"structure\": [{"), "manifest.json: "},
   };
   for (const auto& c : cases) {
     std::string error;

@@ -3,6 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <set>
+#include <stdexcept>
+
 namespace drwatch::restore {
 namespace {
 
@@ -143,6 +149,76 @@ TEST(PlanPasses, ACoveredTableMissingFromTheDumpIsStillVerified) {
   EXPECT_EQ(passes[0].system, "billing");
   EXPECT_TRUE(passes[0].list.empty());
   EXPECT_THAT(passes[0].tables, ElementsAre("billing.invoices"));
+}
+
+// The listing of tests/testdata/supabase/fixture.sql's dump: a range-
+// partitioned audit log with its primary key on the parent, partitions from
+// MINVALUE to MAXVALUE, an inheritance child, foreign keys across schemas.
+std::vector<TocEntry> SupabaseToc() {
+  std::ifstream in(std::string(DRWATCH_TESTDATA_DIR) + "/supabase/fixture.toc");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return ParseToc(text);
+}
+
+const std::vector<SystemCover> kSupabaseSystems = {
+    {"authentication", {"auth"}},
+    {"core_business_logic", {"public.audit_logs", "public.posts", "storage"}},
+    {"analytics_reporting", {"public.published_posts"}}};
+
+const TocEntry& Entry(const std::vector<TocEntry>& toc, const std::string& desc, const std::string& tag) {
+  for (const auto& e : toc) {
+    if (e.desc == desc && e.tag == tag) return e;
+  }
+  throw std::runtime_error("no " + desc + " " + tag);
+}
+
+// Position of each entry in restore order: (pass, line).
+std::map<int, std::pair<std::size_t, std::size_t>> RestoreOrder(const std::vector<RestorePass>& passes) {
+  std::map<int, std::pair<std::size_t, std::size_t>> at;
+  for (std::size_t p = 0; p < passes.size(); ++p) {
+    auto ids = Ids(passes[p]);
+    for (std::size_t i = 0; i < ids.size(); ++i) at.emplace(ids[i], std::make_pair(p, i));
+  }
+  return at;
+}
+
+TEST(PlanPasses, EveryEntryOfAPartitionedSchemaComesAfterWhatItDependsOn) {
+  auto toc = SupabaseToc();
+  ASSERT_GT(toc.size(), 100u);
+  auto at = RestoreOrder(PlanPasses(toc, kSupabaseSystems, {}));
+  for (const auto& e : toc) {
+    ASSERT_TRUE(at.contains(e.id)) << "never restored: " << e.line;
+    for (int dep : e.deps) {
+      if (at.contains(dep)) EXPECT_LT(at[dep], at[e.id]) << e.line << " before its dependency " << dep;
+    }
+  }
+}
+
+TEST(PlanPasses, APartitionIsAttachedBeforeItsIndexIs) {
+  // pg_dump states no dependency of an INDEX ATTACH on the TABLE ATTACH of its
+  // partition; restored the other way round, ALTER INDEX … ATTACH PARTITION fails.
+  auto toc = SupabaseToc();
+  auto at = RestoreOrder(PlanPasses(toc, kSupabaseSystems, {}));
+  for (const char* partition : {"audit_logs_history", "audit_logs_2026", "audit_logs_future"}) {
+    int table_attach = Entry(toc, "TABLE ATTACH", partition).id;
+    int index_attach = Entry(toc, "INDEX ATTACH", std::string(partition) + "_pkey").id;
+    EXPECT_LT(at[table_attach], at[index_attach]) << partition;
+  }
+}
+
+TEST(PlanPasses, ASystemCoveringAPartitionedTableCoversItsPartitionsAndInheritanceChildren) {
+  auto toc = SupabaseToc();
+  auto passes = PlanPasses(toc, {{"core", {"public.audit_logs", "public.comments"}}},
+                           {"public.audit_logs", "public.audit_logs_future", "public.flagged_comments"});
+  ASSERT_GE(passes.size(), 1u);
+  auto ids = Ids(passes[0]);
+  for (const auto& [desc, tag] : std::vector<std::pair<std::string, std::string>>{
+           {"TABLE DATA", "audit_logs_future"}, {"TABLE ATTACH", "audit_logs_future"},
+           {"INDEX ATTACH", "audit_logs_future_pkey"}, {"TABLE DATA", "flagged_comments"}}) {
+    EXPECT_THAT(ids, ::testing::Contains(Entry(toc, desc, tag).id)) << desc << " " << tag;
+  }
+  EXPECT_THAT(passes[0].tables, ElementsAre("public.audit_logs", "public.audit_logs_future",
+                                            "public.flagged_comments", "public.comments"));
 }
 
 TEST(Qualified, DefaultsToPublic) {
