@@ -163,21 +163,24 @@ class BackupPgDump final : public BackupJob {
     // pg_dumpall of the server's version, else the one beside pg_dump_path.
     std::string dumpall = (dir.empty() ? program.substr(0, program.rfind('/')) : dir) + "/pg_dumpall";
     auto env = ConninfoEnvironment(target.conninfo(), snap.database);
-    std::vector<std::pair<std::string, std::vector<std::string>>> children;
+    struct Child {
+      std::string file, program;
+      std::vector<std::string> argv;
+    };
+    std::vector<Child> children;
     for (const Dump& dump : kDumps) {
-      children.push_back({std::string(dump.file),
+      children.push_back({std::string(dump.file), "pg_dump",
                           {program, "--snapshot=" + snap.id, std::string(dump.format), "--no-password"}});
     }
-    children.push_back({"roles.sql",
+    children.push_back({"roles.sql", "pg_dumpall",
                         {dumpall, "--roles-only", "--no-role-passwords", "--no-password", "-l", snap.database}});
-    for (auto& [file, argv] : children) {
+    for (auto& child : children) {
       SpawnSpec spec;
-      spec.argv = std::move(argv);
+      spec.argv = std::move(child.argv);
       spec.env = env;
-      std::string name = spec.argv[0].substr(spec.argv[0].rfind('/') + 1);
-      StreamResult streamed = co_await StreamChildToObject(ctx.executor, spec, store,
-                                                           backup::RunKey(manifest.check, manifest.run, file), file,
-                                                           name, manifest.check);
+      StreamResult streamed = co_await StreamChildToObject(
+          ctx.executor, spec, store, backup::RunKey(manifest.check, manifest.run, child.file), child.file,
+          child.program, manifest.check);
       if (!streamed.ok()) co_return ProbeResult::Fail(streamed.error);
       manifest.files.push_back(std::move(streamed.file));
     }

@@ -182,7 +182,8 @@ class Drill {
     auto roles = co_await RestoreRoles(ctx_.pool, store_, manifest_, spec_.backup, dir_->path(), *admin_);
     if (!roles.ok()) co_return "drill target: " + roles.error;
     keep_owners_ = !roles.absent;
-    log_.Done("create roles: " + DescribeRoles(roles));
+    log_.Done("create roles");
+    log_.Note("  roles: " + DescribeRoles(roles));
     // Armed first: a drill cancelled while CREATE runs may leave the database.
     guard_.armed = true;
     auto created = co_await admin_->Execute("CREATE DATABASE " + QuoteIdent(guard_.db));

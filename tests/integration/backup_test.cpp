@@ -211,7 +211,7 @@ TEST_F(BackupTest, BacksUpTheSeededDatabaseWithAVerifiableManifest) {
   auto status = RunWithDeadline(io_, backup::ListCommand(store, pool_, "nightly", listed), 30s);
   ASSERT_TRUE(status);
   EXPECT_EQ(*status, 0) << listed.str();
-  EXPECT_NE(listed.str().find("complete   ok (2 files)"), std::string::npos) << listed.str();
+  EXPECT_NE(listed.str().find("complete   ok (3 files)"), std::string::npos) << listed.str();
   {
     std::fstream f(run_dir + "/data.dump", std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(1000);
