@@ -14,6 +14,7 @@ const std::vector<ProbeKind>& ProbeKinds() {
       {"postgres.query", "postgres", &ParsePostgresQuery},
       {"postgres.wal_archive", "postgres", &ParsePostgresWalArchive},
       {"postgres.replication", "postgres", &ParsePostgresReplication},
+      {"postgres.security", "postgres", &ParsePostgresSecurity, std::chrono::hours(24)},
       {"http", "http", &ParseHttpProbe},
       {"supabase.backups", "supabase", &ParseSupabaseBackups, std::chrono::minutes(15)},
       {"storage.reachable", "storage", &ParseStorageReachable},

@@ -39,24 +39,6 @@ std::string Seconds(double s) {
   return buf;
 }
 
-std::string QuoteIdent(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string QuoteLiteral(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
-
 std::string QuoteTable(std::string_view qualified) {
   auto dot = qualified.find('.');
   if (dot == std::string_view::npos) return QuoteIdent("public") + "." + QuoteIdent(qualified);

@@ -14,6 +14,7 @@
 
 #include "common/blocking.hpp"
 #include "pg/connection.hpp"
+#include "pg/quote.hpp"
 #include "restore/pg_tools.hpp"
 
 namespace drwatch::restore {
@@ -38,10 +39,8 @@ class StepLog {
   std::vector<std::string> lines_;
 };
 
-/// "\"auth\"" — an SQL identifier.
-std::string QuoteIdent(std::string_view name);
-/// "'it''s'" — an SQL string literal.
-std::string QuoteLiteral(std::string_view text);
+using pg::QuoteIdent;
+using pg::QuoteLiteral;
 /// "\"auth\".\"users\"" for "auth.users".
 std::string QuoteTable(std::string_view qualified);
 /// "1.234s".
