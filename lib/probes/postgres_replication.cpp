@@ -1,9 +1,12 @@
 // postgres.replication: are the standbys keeping up? On a primary, one row per
-// walsender from pg_stat_replication; on a standby, its own replay delay. One
-// query serves both roles, so a check keeps working across a failover.
+// walsender from pg_stat_replication and one per replication slot (a
+// forgotten slot retains WAL until the primary's disk fills); on a standby,
+// its own replay delay. One query serves both roles, so a check keeps working
+// across a failover.
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <map>
 
 #include "config/node_reader.hpp"
@@ -33,12 +36,35 @@ SELECT 'self', 'self', CASE WHEN w.receiving THEN 'receiving' ELSE 'not receivin
             ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END,
        pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())
 FROM (SELECT EXISTS (SELECT FROM pg_stat_wal_receiver) AS receiving) w
-WHERE pg_is_in_recovery())sql";
+WHERE pg_is_in_recovery()
+UNION ALL
+SELECT 'slot', s.slot_name::text,
+       CASE WHEN s.active THEN 'active' ELSE 'inactive' END || ' ' || coalesce(s.wal_status, 'unknown'),
+       NULL, pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)
+FROM pg_replication_slots s
+WHERE NOT pg_is_in_recovery())sql";
 
 enum Column { kRowKind, kStandby, kState, kLagSeconds, kLagBytes, kColumns };
 using Row = std::vector<std::optional<std::string>>;
 
 std::string Standbys(int n) { return std::to_string(n) + (n == 1 ? " standby" : " standbys"); }
+
+struct Slot {
+  std::string name;
+  bool active = false;
+  std::string wal_status;           // reserved, extended, unreserved, lost (PostgreSQL 13+)
+  std::optional<double> retained;  // bytes of WAL kept for it; none while it reserves nothing
+};
+
+std::string Bytes(double n) {
+  char buf[32];
+  if (n >= 1024.0 * 1024 * 1024) {
+    std::snprintf(buf, sizeof buf, "%.1f GiB", n / (1024.0 * 1024 * 1024));
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f MiB", n / (1024.0 * 1024));
+  }
+  return buf;
+}
 
 struct Standby {
   std::string name;  // unique within the run: the standby label
@@ -49,8 +75,8 @@ struct Standby {
 
 class PostgresReplication final : public Probe {
  public:
-  PostgresReplication(config::Duration max_lag, std::int64_t min_standbys)
-      : max_lag_(max_lag), min_standbys_(min_standbys) {}
+  PostgresReplication(config::Duration max_lag, std::int64_t min_standbys, std::optional<std::int64_t> max_slot_retained)
+      : max_lag_(max_lag), min_standbys_(min_standbys), max_slot_retained_(max_slot_retained) {}
 
   boost::asio::awaitable<ProbeResult> Run(RunContext& ctx) override {
     auto& target = static_cast<targets::PostgresTarget&>(ctx.target);
@@ -58,16 +84,24 @@ class PostgresReplication final : public Probe {
     if (!result.ok()) co_return ProbeResult::Fail("query: " + result.error);
     std::optional<std::string> role;
     std::vector<const Row*> rows;
+    std::vector<Slot> slots;
     for (const auto& row : result.rows) {
       if (row.size() != kColumns || !row[kRowKind]) co_return ProbeResult::Fail("unexpected result");
       if (*row[kRowKind] == "primary" || *row[kRowKind] == "standby") {
         role = row[kRowKind];
+      } else if (*row[kRowKind] == "slot") {
+        std::string state = row[kState].value_or("");
+        slots.push_back({row[kStandby].value_or("?"), state.starts_with("active "), state.substr(state.find(' ') + 1),
+                         pg::NumberOf(row[kLagBytes])});
       } else {
         rows.push_back(&row);
       }
     }
     if (!role) co_return ProbeResult::Fail("unexpected result");
-    co_return *role == "primary" ? JudgePrimary(rows) : JudgeStandby(rows);
+    if (*role != "primary") co_return JudgeStandby(rows);
+    ProbeResult out = JudgePrimary(rows);
+    JudgeSlots(slots, out);
+    co_return out;
   }
 
  private:
@@ -137,6 +171,36 @@ class PostgresReplication final : public Probe {
     return out;
   }
 
+  // A slot problem fails a run the standbys passed; its samples are added either way.
+  void JudgeSlots(const std::vector<Slot>& slots, ProbeResult& out) const {
+    std::string problem;
+    for (const auto& slot : slots) {
+      out.samples.push_back({"drwatch_replication_slot_active", "Whether a replication slot has a consumer (1) or not.",
+                             metrics::MetricType::kGauge, {{"slot", slot.name}}, slot.active ? 1.0 : 0.0});
+      if (slot.retained) {
+        out.samples.push_back({"drwatch_replication_slot_retained_bytes",
+                               "WAL the primary keeps for a replication slot, in bytes.", metrics::MetricType::kGauge,
+                               {{"slot", slot.name}}, std::max(0.0, *slot.retained)});
+      }
+      if (!problem.empty()) continue;
+      double retained = std::max(0.0, slot.retained.value_or(0));
+      if (slot.wal_status == "lost") {
+        problem = "slot " + slot.name + " has lost WAL its consumer needs (wal_status lost): drop and re-create it";
+      } else if (slot.wal_status == "unreserved") {
+        problem = "slot " + slot.name + " is about to lose WAL (wal_status unreserved, " + Bytes(retained) + " retained)";
+      } else if (!slot.active) {
+        problem = "slot " + slot.name + " is inactive, retaining " + Bytes(retained) +
+                  " of WAL: reconnect its consumer or drop it";
+      } else if (max_slot_retained_ && retained > static_cast<double>(*max_slot_retained_)) {
+        problem = "slot " + slot.name + " retains " + Bytes(retained) + " of WAL, max_slot_retained " +
+                  Bytes(static_cast<double>(*max_slot_retained_));
+      }
+    }
+    if (problem.empty()) return;
+    out.reason = out.success ? problem : out.reason + "; " + problem;
+    out.success = false;
+  }
+
   static void AddSamples(const std::string& standby, double seconds, std::optional<double> bytes,
                          std::vector<metrics::Sample>& out) {
     out.push_back({"drwatch_replication_lag_seconds",
@@ -150,6 +214,7 @@ class PostgresReplication final : public Probe {
 
   config::Duration max_lag_;
   std::int64_t min_standbys_;
+  std::optional<std::int64_t> max_slot_retained_;  // bytes
 };
 
 }  // namespace
@@ -157,8 +222,9 @@ class PostgresReplication final : public Probe {
 std::unique_ptr<Probe> ParsePostgresReplication(config::NodeReader& check) {
   auto max_lag = check.DurationValue("max_lag", true);
   auto min_standbys = check.Int("min_standbys", 0, 1000).value_or(1);
-  if (!max_lag) return nullptr;
-  return std::make_unique<PostgresReplication>(*max_lag, min_standbys);
+  auto max_slot_retained = check.Int("max_slot_retained", 0, std::int64_t{1} << 50);
+  if (!max_lag || (check.Has("max_slot_retained") && !max_slot_retained)) return nullptr;
+  return std::make_unique<PostgresReplication>(*max_lag, min_standbys, max_slot_retained);
 }
 
 }  // namespace drwatch::probes

@@ -83,6 +83,33 @@ TEST_F(ReplicationTest, OnThePrimaryEachStandbyIsASeriesAndAMissingOneFails) {
   EXPECT_EQ(r->observed, 0.0);
 }
 
+TEST_F(ReplicationTest, AForgottenSlotFailsTheCheckWithWhatItRetains) {
+  ASSERT_TRUE(Load(primary_.Dsn(),
+                   "  - {name: slots, kind: postgres.replication, target: db, max_lag: 1m, min_standbys: 0,\n"
+                   "     max_slot_retained: 1073741824}\n"));
+  auto r = Run("slots");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->success) << r->reason;
+  EXPECT_TRUE(r->samples.empty());
+
+  // Reserved at once, with nobody to consume it: WAL piles up from here.
+  primary_.Exec("SELECT pg_create_physical_replication_slot('forgotten', true)");
+  primary_.Exec("CREATE TABLE churn AS SELECT g FROM generate_series(1, 100000) g; SELECT pg_switch_wal()");
+  r = Run("slots");
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->success);
+  EXPECT_THAT(r->reason, AllOf(StartsWith("slot forgotten is inactive, retaining "),
+                               HasSubstr(" MiB of WAL: reconnect its consumer or drop it")));
+  auto samples = SamplesByName(r->samples);
+  EXPECT_EQ(samples.at("drwatch_replication_slot_active{slot=forgotten}"), 0);
+  EXPECT_GT(samples.at("drwatch_replication_slot_retained_bytes{slot=forgotten}"), 1e6);
+
+  primary_.Exec("SELECT pg_drop_replication_slot('forgotten')");
+  r = Run("slots");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->success) << r->reason;
+}
+
 TEST_F(ReplicationTest, AnUnprivilegedUserGetsAClearReason) {
   StartStandby();
   ASSERT_TRUE(Load(primary_.PasswordDsn(), kChecks));

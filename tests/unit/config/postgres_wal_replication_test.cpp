@@ -19,6 +19,8 @@ const std::vector<test::BadCase> kBadCases = {
     {"bad_replication_min_standbys.yml",
      {":10:19: checks[0].min_standbys: expected an integer between 0 and 1000",
       ":15:19: checks[1].min_standbys: expected an integer between 0 and 1000"}},
+    {"bad_replication_max_slot_retained.yml",
+     {":10:24: checks[0].max_slot_retained: expected an integer between 0 and 1125899906842624"}},
     {"bad_replication_missing_max_lag.yml",
      {":6:5: checks[0].max_lag: missing required key", ":9:5: checks[0].max_age: unknown key"}},
 };
@@ -47,7 +49,8 @@ TEST(WalReplicationKeys, AcceptsEveryKeyAndFeedsAnObjective) {
     max_age: 5m
     objective: rpo.realtime
   - {name: replication, kind: postgres.replication, target: primary, max_lag: 30s}
-  - {name: no_standby_needed, kind: postgres.replication, target: primary, max_lag: 1m, min_standbys: 0}
+  - {name: no_standby_needed, kind: postgres.replication, target: primary, max_lag: 1m, min_standbys: 0,
+     max_slot_retained: 1073741824}
 )";
   LoadResult result = LoadCatalogueText(text, "f.yml");
   ASSERT_EQ(result.errors, Errors{});
