@@ -118,6 +118,7 @@ int App::Run() {
   scheduler_.EnablePersistence(store_);
   scheduler_.Apply(catalogue_, persisted);
   scheduler_.Start();
+  loop_lag_.Start();
   WaitForSignal();
   watchdog_.Start();
   auto ep = http_->LocalEndpoint();
@@ -151,6 +152,7 @@ void App::WaitForSignal() {
 void App::Shutdown() {
   NotifyStopping();
   watchdog_.Stop();
+  loop_lag_.Stop();
   scheduler_.Stop();
   if (http_) http_->Stop();
   signals_.cancel();
@@ -220,6 +222,7 @@ std::string App::RenderMetrics() {
   samples.push_back({"drwatch_config_last_reload_success_timestamp_seconds",
                      "When the catalogue was last loaded successfully (unix time).", MetricType::kGauge,
                      {}, last_reload_success_});
+  loop_lag_.Collect(samples);
   metrics::AppendProcessSamples(samples);
   return metrics::RenderText(samples);
 }

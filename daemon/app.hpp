@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/blocking.hpp"
+#include "engine/loop_lag.hpp"
 #include "engine/scheduler.hpp"
 #include "engine/state_store.hpp"
 #include "net/http_server.hpp"
@@ -48,6 +49,7 @@ class App {
   boost::asio::signal_set signals_;
   std::shared_ptr<const engine::StateStore> store_;
   engine::Scheduler scheduler_;
+  engine::LoopLagMonitor loop_lag_{io_.get_executor()};
   std::unique_ptr<net::HttpServer> http_;
   Watchdog watchdog_;
   std::shared_ptr<const config::Catalogue> catalogue_;
