@@ -238,6 +238,7 @@ class Loader {
     ok = ReadCheckTarget(reader, kind, spec) && kind != nullptr && ok;
     ok = ReadSchedule(reader, kind, spec) && ok;
     ok = ReadCheckObjective(reader, spec) && ok;
+    ok = ReadChecklist(reader, kind, spec) && ok;
     if (kind) {
       spec.probe = std::shared_ptr<probes::Probe>(kind->parse(reader));
       reader.Finish();  // after parse: the kind's own keys are known only now
@@ -397,6 +398,21 @@ class Loader {
   static std::string TimeoutOrigin(const probes::ProbeKind* kind) {
     if (kind && kind->default_timeout.count() > 0) return " (default of " + std::string(kind->name) + ")";
     return " (global.timeout)";
+  }
+
+  // Which of the strategy's lists the check belongs to; the kind's by default.
+  bool ReadChecklist(NodeReader& reader, const probes::ProbeKind* kind, CheckSpec& spec) {
+    auto list = reader.String("checklist");
+    if (!list) {
+      if (kind) spec.checklist = std::string(kind->checklist);
+      return !reader.Has("checklist");
+    }
+    if (*list != "daily" && *list != "weekly" && *list != "monthly") {
+      reader.Error("checklist", "expected daily, weekly or monthly, got " + Quoted(*list));
+      return false;
+    }
+    spec.checklist = *list;
+    return true;
   }
 
   bool ReadCheckObjective(NodeReader& reader, CheckSpec& spec) {

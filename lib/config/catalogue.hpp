@@ -40,6 +40,7 @@ struct CheckSpec {
   /// Runs at these wall-clock times instead of every interval.
   std::optional<Schedule> schedule;
   std::string objective;  // "rpo.daily_operations", or empty
+  std::string checklist;  // "daily", "weekly" or "monthly": the strategy's list it belongs to
   std::shared_ptr<probes::Probe> probe;
   /// Equal fingerprints mean the check (and its target) did not change, so a
   /// reload keeps its state.

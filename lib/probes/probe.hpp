@@ -179,6 +179,9 @@ struct ProbeKind {
   /// The check's key that names its target, when not `target` (backup.files
   /// names its storage target with `storage`, having no other target).
   std::string_view target_key{};
+  /// The DR strategy's checklist a check of this kind belongs to unless it
+  /// sets `checklist`: daily, weekly or monthly.
+  std::string_view checklist = "daily";
 };
 
 /// The one list of probe kinds.

@@ -13,8 +13,8 @@ const std::vector<ProbeKind>& ProbeKinds() {
       {"postgres.recency", "postgres", &ParsePostgresRecency},
       {"postgres.query", "postgres", &ParsePostgresQuery},
       {"postgres.wal_archive", "postgres", &ParsePostgresWalArchive},
-      {"postgres.replication", "postgres", &ParsePostgresReplication},
-      {"postgres.security", "postgres", &ParsePostgresSecurity, std::chrono::hours(24)},
+      {"postgres.replication", "postgres", &ParsePostgresReplication, {}, {}, {}, {}, "monthly"},
+      {"postgres.security", "postgres", &ParsePostgresSecurity, std::chrono::hours(24), {}, {}, {}, "weekly"},
       {"http", "http", &ParseHttpProbe},
       {"supabase.backups", "supabase", &ParseSupabaseBackups, std::chrono::minutes(15)},
       {"storage.reachable", "storage", &ParseStorageReachable},
@@ -22,8 +22,10 @@ const std::vector<ProbeKind>& ProbeKinds() {
       {"storage.replication", "storage", &ParseStorageReplication},
       {"backup.pg_dump", "postgres", &ParseBackupPgDump, std::chrono::hours(24), {}, std::chrono::hours(1)},
       {"backup.files", "storage", &ParseBackupFiles, std::chrono::hours(24), {}, std::chrono::hours(1), "storage"},
-      {"restore.drill", "postgres", &ParseRestoreDrill, std::chrono::days(7), "weekly sun 04:00", std::chrono::hours(6)},
-      {"postgres.schema_drift", "postgres", &ParsePostgresSchemaDrift, std::chrono::hours(1), {}, std::chrono::minutes(5)},
+      {"restore.drill", "postgres", &ParseRestoreDrill, std::chrono::days(7), "weekly sun 04:00", std::chrono::hours(6),
+       {}, "weekly"},
+      {"postgres.schema_drift", "postgres", &ParsePostgresSchemaDrift, std::chrono::hours(1), {}, std::chrono::minutes(5),
+       {}, "weekly"},
   };
   return kinds;
 }
