@@ -531,6 +531,20 @@ void LoopWatch::Arm() {
   });
 }
 
+LoopLag MeasureLoopLag(boost::asio::io_context& io, const std::function<void()>& work,
+                       std::chrono::milliseconds idle_for, std::chrono::milliseconds period) {
+  LoopLag lag{};
+  {
+    LoopWatch idle(io, period);
+    TurnLoop(io, idle_for);
+    lag.idle = idle.worst_lateness();
+  }
+  LoopWatch busy(io, period);
+  work();
+  lag.busy = busy.worst_lateness();
+  return lag;
+}
+
 std::string PgCluster::QueryValue(const std::string& sql) const {
   Rows rows = Query(sql);
   if (rows.empty() || rows[0].empty() || !rows[0][0]) return "";

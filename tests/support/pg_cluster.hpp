@@ -200,6 +200,30 @@ class LoopWatch {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // a completion may be queued already
 };
 
+/// The bound a unit test puts on a call that can only end by its deadline:
+/// ten times the deadline. A busy machine stays far below it, while a call
+/// that ignored its deadline waits for a release that never comes (a stall
+/// server, a FIFO nobody writes to) and breaks it, or hangs until the test's
+/// CTest TIMEOUT. Tight figures belong in bench/, not in tests.
+constexpr std::chrono::milliseconds WellWithin(std::chrono::milliseconds deadline) { return 10 * deadline; }
+
+/// Loop lag for the tests labelled `timing` (suites named *Timing, which CTest
+/// runs alone): the worst lateness of a LoopWatch while the loop only idles,
+/// as a baseline, and then while `work` turns it.
+struct LoopLag {
+  std::chrono::milliseconds idle;
+  std::chrono::milliseconds busy;
+};
+LoopLag MeasureLoopLag(boost::asio::io_context& io, const std::function<void()>& work,
+                       std::chrono::milliseconds idle_for = std::chrono::milliseconds(500),
+                       std::chrono::milliseconds period = std::chrono::milliseconds(10));
+
+/// How much worse than its idle baseline a `timing` test lets the loop lag
+/// while a call is blocked: generous for a loaded 2-core machine, yet a
+/// quarter of the 1 s deadlines those tests use, so a call that holds the
+/// loop until its deadline (or its release) still fails them.
+inline constexpr std::chrono::milliseconds kLagSlack{250};
+
 namespace pgproc {
 
 /// "host=127.0.0.1 port=P user=U dbname=postgres [password=W] [extra]".

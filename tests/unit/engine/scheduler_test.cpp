@@ -74,8 +74,22 @@ class SchedulerTest : public ::testing::Test {
   }
   void TearDown() override {
     scheduler_.Stop();
-    io_.run_for(5ms);
+    Settle();  // a cancelled run left in the loop would outlive the scheduler
     Clock::Unfreeze();
+  }
+
+  // Turns the loop until a turn runs nothing. A bare run_for(2ms) on a busy
+  // machine can return before running what is ready (it checks the wall
+  // clock first), so each turn ends with poll(). Fake-time timers show up
+  // within 1 ms of real time (ClockWaitTraits), inside every turn.
+  void Settle(std::chrono::milliseconds turn = 2ms) {
+    for (;;) {
+      io_.restart();
+      std::size_t ran = io_.run_for(turn);
+      io_.restart();
+      ran += io_.poll();
+      if (ran == 0) return;
+    }
   }
 
   std::shared_ptr<FakeProbe> AddCheck(config::Catalogue& cat, const std::string& name,
@@ -103,8 +117,7 @@ class SchedulerTest : public ::testing::Test {
   void AdvanceBy(Clock::duration total, Clock::duration step = 100ms) {
     for (Clock::duration done{0}; done < total; done += step) {
       Clock::Advance(step);
-      io_.restart();
-      io_.run_for(2ms);
+      Settle();
     }
   }
 
@@ -243,7 +256,7 @@ TEST_F(SchedulerTest, ConcurrencyCapQueuesRuns) {
   scheduler_.Apply(cat);
   std::vector<RunReport> reports;
   scheduler_.RunAllOnce([&](std::vector<RunReport> r) { reports = std::move(r); });
-  io_.run_for(2ms);
+  Settle();
   EXPECT_EQ(scheduler_.in_flight(), 1);
   AdvanceBy(4s);
   EXPECT_EQ(a->starts.size(), 1u);
@@ -263,7 +276,7 @@ TEST_F(SchedulerTest, FailureKeepsReasonAndProbeSamplesGetCheckLabels) {
   scheduler_.Apply(cat);
   std::vector<RunReport> reports;
   scheduler_.RunAllOnce([&](std::vector<RunReport> r) { reports = std::move(r); });
-  io_.run_for(5ms);
+  Settle();
   ASSERT_EQ(reports.size(), 1u);
   EXPECT_EQ(reports[0].result, RunResult::kFailure);
   EXPECT_EQ(reports[0].reason, "broken on purpose");
@@ -310,11 +323,10 @@ TEST_F(SchedulerTest, StopCancelsRunsInFlight) {
   auto p = AddCheck(*cat, "long", std::make_shared<FakeProbe>(4s), 10s, 5s);
   scheduler_.Apply(cat);
   scheduler_.RunAllOnce([](std::vector<RunReport>) {});
-  io_.run_for(2ms);
+  Settle();
   EXPECT_EQ(scheduler_.in_flight(), 1);
   scheduler_.Stop();
-  io_.restart();
-  io_.run_for(5ms);
+  Settle();
   EXPECT_EQ(scheduler_.in_flight(), 0);
 }
 
@@ -361,8 +373,7 @@ class ScheduledTest : public SchedulerTest {
   // Moves fake time in one step (timers see a jump, as after a long sleep).
   void JumpBy(Clock::duration d) {
     Clock::Advance(d);
-    io_.restart();
-    io_.run_for(3ms);
+    Settle();
   }
 
   std::shared_ptr<FakeProbe> AddScheduled(config::Catalogue& cat, const std::string& name,

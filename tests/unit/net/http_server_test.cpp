@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "support/http_client.hpp"
+#include "support/pg_cluster.hpp"
 
 namespace drwatch::net {
 namespace {
@@ -81,6 +82,12 @@ class RawClient {
   }
 
   void Write(std::string_view bytes) { asio::write(socket_, asio::buffer(bytes)); }
+  // Write, but false when the server has already hung up.
+  bool TryWrite(std::string_view bytes) {
+    boost::system::error_code ec;
+    asio::write(socket_, asio::buffer(bytes), ec);
+    return !ec;
+  }
 
   // Time from connecting until the server closed the connection, or nullopt
   // if it is still open after `limit`. Anything the server sends is skipped.
@@ -314,7 +321,24 @@ TEST_F(HttpServerTest, ConnectionCloseIsHonoured) {
   EXPECT_THROW(connection.Send("GET", "/-/healthy"), std::runtime_error);
 }
 
-TEST_F(HttpServerTest, StallClientIsDroppedWhileOthersAreServed) {
+// The stalled clients are dropped only after a minute: a request answered
+// while both are still connected was not held up by them.
+TEST_F(HttpServerTest, StalledClientsDoNotHoldUpOthers) {
+  HttpServerOptions options = LoopbackOptions();
+  options.io_timeout = 60s;
+  StartServer(options);
+  RawClient stalled(port_);
+  RawClient half(port_);
+  half.Write("GET /metrics HTTP/1.1\r\nHost: x\r\n");
+
+  EXPECT_EQ(Get("/metrics").status, 200);
+  for (RawClient* client : {&stalled, &half}) {
+    EXPECT_FALSE(client->WaitForClose(10ms).has_value()) << "a stalled client was dropped before another was served";
+  }
+}
+
+// Without the deadline these connections would stay open for good.
+TEST_F(HttpServerTest, StalledClientsAreDroppedAtTheDeadline) {
   HttpServerOptions options = LoopbackOptions();
   options.io_timeout = 200ms;
   StartServer(options);
@@ -322,30 +346,34 @@ TEST_F(HttpServerTest, StallClientIsDroppedWhileOthersAreServed) {
   RawClient half(port_);
   half.Write("GET /metrics HTTP/1.1\r\nHost: x\r\n");
 
-  auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(Get("/metrics").status, 200);
-  EXPECT_LT(ElapsedSince(start), 150ms) << "a stalled client held up another request";
-
   for (RawClient* client : {&stalled, &half}) {
-    auto closed_after = client->WaitForClose(2s);
+    auto closed_after = client->WaitForClose(30s);
     ASSERT_TRUE(closed_after.has_value()) << "not disconnected";
     EXPECT_GE(*closed_after, 190ms);
-    EXPECT_LT(*closed_after, 1000ms);
+    EXPECT_LT(*closed_after, test::WellWithin(200ms));
   }
+  EXPECT_EQ(Get("/metrics").status, 200);
 }
 
-// The read deadline covers the whole request: trickling bytes does not extend it.
+// The read deadline covers the whole request: trickling bytes does not extend
+// it. A header line every 50 ms for 3 s (15 deadlines) would keep a deadline
+// re-armed by each read from ever firing.
 TEST_F(HttpServerTest, DripFedRequestIsCutAtTheDeadline) {
   HttpServerOptions options = LoopbackOptions();
   options.io_timeout = 200ms;
   StartServer(options);
   RawClient drip(port_);
   drip.Write("GET /metrics HTTP/1.1\r\n");
-  std::this_thread::sleep_for(120ms);
-  drip.Write("Host: x\r\n");
-  auto closed_after = drip.WaitForClose(2s);
-  ASSERT_TRUE(closed_after.has_value());
-  EXPECT_LT(*closed_after, 300ms);  // a re-armed deadline would close at >= 320 ms
+  std::optional<std::chrono::milliseconds> closed_after;
+  bool hung_up = false;
+  for (int i = 0; i < 60 && !closed_after && !hung_up; ++i) {
+    hung_up = !drip.TryWrite("X-Drip-" + std::to_string(i) + ": y\r\n");
+    if (!hung_up) closed_after = drip.WaitForClose(50ms);
+  }
+  EXPECT_TRUE(closed_after || hung_up) << "the server kept reading a drip-fed request for 3 s";
+  if (closed_after) {
+    EXPECT_GE(*closed_after, 190ms);
+  }
 }
 
 TEST_F(HttpServerTest, OversizedHeaderIsRejectedWith413) {
@@ -371,13 +399,13 @@ TEST_F(HttpServerTest, OversizedBodyIsRejectedWith413) {
 // ---- lifecycle ------------------------------------------------------------------
 
 TEST_F(HttpServerTest, StopClosesConnectionsAndRunReturns) {
-  StartServer();  // io_timeout stays 10 s: only Stop() can end these connections
+  HttpServerOptions options = LoopbackOptions();
+  options.io_timeout = 5min;  // only Stop() can end these connections within the wait below
+  StartServer(options);
   HttpConnection idle(kLoopback, port_);
   EXPECT_EQ(idle.Send("GET", "/-/healthy").status, 200);
   RawClient stalled(port_);
-  auto start = std::chrono::steady_clock::now();
-  EXPECT_TRUE(StopAndWait(2s));
-  EXPECT_LT(ElapsedSince(start), 1000ms);
+  EXPECT_TRUE(StopAndWait(30s));
   EXPECT_THROW(idle.Send("GET", "/-/healthy"), std::runtime_error);
   EXPECT_THROW(HttpConnection connection(kLoopback, port_), std::runtime_error);
 }

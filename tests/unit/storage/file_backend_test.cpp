@@ -65,20 +65,33 @@ class FileBackendTest : public ::testing::Test {
   BlockingPool pool_{4};
 };
 
+// The FIFO is released only after the result is in: a call that ignored its
+// deadline, or blocked the loop, would never return.
 TEST_F(FileBackendTest, DeadlineCancelsABlockedCallAndTheLoopRunsOn) {
   FileBackend backend(pool_, dir_);
   MakeFifo("stuck");
-  test::LoopWatch watch(io_, 5ms);
   auto start = std::chrono::steady_clock::now();
   auto result = test::RunWithDeadline(io_, backend.Get("stuck", 100), 200ms);
   auto took = test::Since(start);
   EXPECT_FALSE(result);  // the deadline won
   EXPECT_GE(took, 190ms);
-  EXPECT_LT(took, 400ms);
-  EXPECT_LT(watch.worst_lateness(), 50ms);
-  EXPECT_EQ(backend.stuck(), 1);  // still blocked in open(2) on a pool thread
+  EXPECT_LT(took, test::WellWithin(200ms));
+  // Still blocked in open(2) on a pool thread: the deadline's timer fired on
+  // the loop while the call held on.
+  EXPECT_EQ(backend.stuck(), 1);
   ReleaseFifos();
-  EXPECT_TRUE(test::PollUntil(io_, [&] { return backend.stuck() == 0; }, 2s));
+  EXPECT_TRUE(test::PollUntil(io_, [&] { return backend.stuck() == 0; }, 10s));
+}
+
+// Loop lag is the point here: the suite is labelled `timing` (CTest runs it
+// alone) and compares with the same loop's idle baseline.
+class FileBackendTiming : public FileBackendTest {};
+
+TEST_F(FileBackendTiming, ABlockedCallDoesNotLagTheLoop) {
+  FileBackend backend(pool_, dir_);
+  MakeFifo("stuck");
+  auto lag = test::MeasureLoopLag(io_, [&] { EXPECT_FALSE(test::RunWithDeadline(io_, backend.Get("stuck", 100), 1s)); });
+  EXPECT_LT(lag.busy, lag.idle + test::kLagSlack) << "idle baseline " << lag.idle.count() << " ms";
 }
 
 TEST_F(FileBackendTest, HangingCallsCapFurtherCalls) {
@@ -88,13 +101,14 @@ TEST_F(FileBackendTest, HangingCallsCapFurtherCalls) {
   EXPECT_FALSE(test::RunWithDeadline(io_, backend.Get("a", 100), 50ms));
   EXPECT_FALSE(test::RunWithDeadline(io_, backend.Get("b", 100), 50ms));
   ASSERT_EQ(backend.stuck(), FileBackend::kMaxStuck);
-  auto start = std::chrono::steady_clock::now();
-  auto refused = test::RunWithDeadline(io_, backend.Check(), 1s);
+  // Refused without touching the file system (the directory itself is fine,
+  // so a Check that went ahead would pass), and with no timing assumption.
+  auto refused = test::RunWithDeadline(io_, backend.Check(), 60s);
   ASSERT_TRUE(refused);
-  EXPECT_LT(test::Since(start), 50ms);
+  EXPECT_EQ(backend.stuck(), FileBackend::kMaxStuck);
   EXPECT_EQ(refused->error, "2 earlier file-system calls on " + dir_ + " are still hanging (is the mount stuck?)");
   ReleaseFifos();
-  ASSERT_TRUE(test::PollUntil(io_, [&] { return backend.stuck() == 0; }, 2s));
+  ASSERT_TRUE(test::PollUntil(io_, [&] { return backend.stuck() == 0; }, 10s));
   auto ok = test::RunWithDeadline(io_, backend.Check(), 1s);
   ASSERT_TRUE(ok);
   EXPECT_TRUE(ok->ok()) << ok->error;
@@ -178,13 +192,14 @@ TEST_F(FileBackendTest, ACancelledWriteTestLeavesNothingBehind) {
   targets::StorageTarget target(slow);
   const auto& check = result.catalogue->checks[0];
   probes::RunContext ctx{io_.get_executor(), pool_, target, 300ms, Clock::now() + 300ms, check.name, nullptr};
+  // The read would wait an hour: only the deadline ends the run.
   auto start = std::chrono::steady_clock::now();
   auto r = test::RunWithDeadline(io_, check.probe->Run(ctx), 300ms);
   EXPECT_FALSE(r);
-  EXPECT_LT(test::Since(start), 500ms);
+  EXPECT_LT(test::Since(start), test::WellWithin(300ms));
   ASSERT_EQ(slow->put_keys.size(), 1u);
   EXPECT_EQ(slow->detached_keys, slow->put_keys);
-  EXPECT_TRUE(test::PollUntil(io_, [&] { return fs::is_empty(dir_ + "/.drwatch"); }, 2s));
+  EXPECT_TRUE(test::PollUntil(io_, [&] { return fs::is_empty(dir_ + "/.drwatch"); }, 10s));
 }
 
 // --- Streaming writes and downloads (issue 5) -----------------------------

@@ -108,7 +108,6 @@ class StorageProbeTest : public ::testing::Test {
 
 TEST_F(StorageProbeTest, ReachableWritesReadsAndDeletes) {
   Load("kind: storage.reachable");
-  test::LoopWatch watch(io_, 5ms);
   auto r = Run();
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->success) << r->reason;
@@ -117,7 +116,21 @@ TEST_F(StorageProbeTest, ReachableWritesReadsAndDeletes) {
   EXPECT_GT(Value(*r, "drwatch_storage_free_inodes"), 0);
   EXPECT_TRUE(fs::is_directory(dir_ + "/.drwatch"));
   EXPECT_TRUE(fs::is_empty(dir_ + "/.drwatch"));  // the probe object is gone again
-  EXPECT_LT(watch.worst_lateness(), 50ms);
+}
+
+// Loop lag is the point here: the suite is labelled `timing` (CTest runs it
+// alone) and compares with the same loop's idle baseline. The file-system
+// calls of the write test run on the pool, never on the loop.
+class StorageProbeTiming : public StorageProbeTest {};
+
+TEST_F(StorageProbeTiming, TheWriteTestDoesNotLagTheLoop) {
+  Load("kind: storage.reachable");
+  auto lag = test::MeasureLoopLag(io_, [&] {
+    auto r = Run();
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(r->success) << r->reason;
+  });
+  EXPECT_LT(lag.busy, lag.idle + test::kLagSlack) << "idle baseline " << lag.idle.count() << " ms";
 }
 
 TEST_F(StorageProbeTest, ReachableWithoutWriteTestWritesNothing) {
