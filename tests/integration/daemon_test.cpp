@@ -657,6 +657,15 @@ std::string NameDueWithin(std::chrono::minutes interval, std::chrono::seconds fr
   }
 }
 
+// A catalogue with one backup.pg_dump check `name` of `pg` into `store`,
+// every 10 minutes, plus `extra` keys.
+std::string ScheduledBackup(const PgCluster& pg, const std::string& store, const std::string& name,
+                            const std::string& extra) {
+  return "targets:\n  a: {type: postgres, dsn: \"" + pg.Dsn() + "\"}\n  backups: {type: storage, url: \"file://" +
+         store + "\"}\nchecks:\n  - name: " + name + "\n    kind: backup.pg_dump\n    target: a\n"
+         "    storage: backups\n    interval: 10m\n" + extra;
+}
+
 // SIGTERM while a scheduled backup runs: drwatchd exits promptly, takes
 // pg_dump's process group with it, and leaves no run that looks complete.
 TEST(DaemonShutdown, SigtermDuringABackupKillsPgDumpAndLeavesNoCompleteRun) {
@@ -664,11 +673,7 @@ TEST(DaemonShutdown, SigtermDuringABackupKillsPgDumpAndLeavesNoCompleteRun) {
   CreateAuditLogs(pg);
   std::string store = MakeStateDir();
   std::string name = NameDueWithin(std::chrono::minutes(10), 0s, 3s);
-  std::string text = "targets:\n  a: {type: postgres, dsn: \"" + pg.Dsn() +
-                     "\"}\n  backups: {type: storage, url: \"file://" + store +
-                     "\"}\nchecks:\n  - name: " + name + "\n    kind: backup.pg_dump\n    target: a\n"
-                     "    storage: backups\n    interval: 10m\n    timeout: 5m\n";
-  auto path = WriteTempFile("backup-sigterm.yml", text);
+  auto path = WriteTempFile("backup-sigterm.yml", ScheduledBackup(pg, store, name, "    timeout: 5m\n"));
   // pg_dump waits for this lock, so the run is in flight when SIGTERM comes.
   PGconn* locker = PQconnectdb(pg.Dsn().c_str());
   ASSERT_EQ(PQstatus(locker), CONNECTION_OK);
@@ -713,11 +718,8 @@ TEST(DaemonCommands, AScheduledRunDueWhileBackupRunHoldsTheCheckIsSkipped) {
   std::string state = MakeStateDir();
   std::string store = MakeStateDir();
   std::string name = NameDueWithin(std::chrono::minutes(10), 2s, 6s);
-  std::string text = "targets:\n  a: {type: postgres, dsn: \"" + pg.Dsn() +
-                     "\"}\n  backups: {type: storage, url: \"file://" + store +
-                     "\"}\nchecks:\n  - name: " + name + "\n    kind: backup.pg_dump\n    target: a\n"
-                     "    storage: backups\n    tables: [public.audit_logs]\n    interval: 10m\n    timeout: 1m\n";
-  auto path = WriteTempFile("backup-skip.yml", text);
+  auto path = WriteTempFile("backup-skip.yml",
+                            ScheduledBackup(pg, store, name, "    tables: [public.audit_logs]\n    timeout: 1m\n"));
   PGconn* locker = PQconnectdb(pg.Dsn().c_str());  // pg_dump waits for this lock
   ASSERT_EQ(PQstatus(locker), CONNECTION_OK);
   PQclear(PQexec(locker, "BEGIN; LOCK TABLE blocker IN ACCESS EXCLUSIVE MODE"));
