@@ -196,7 +196,13 @@ boost::asio::awaitable<LatestResult> LatestComplete(storage::Backend& store, std
     co_return out;
   }
   out.error = "no complete backup of " + check + " in " + store.Describe();
-  if (!out.skipped.empty()) out.error += " (skipped " + Joined(out.skipped, "; ") + ")";
+  if (!out.skipped.empty()) {
+    // The newest few say what went wrong; all of them are in the log.
+    constexpr std::size_t kNamed = 3;
+    std::vector<std::string> named(out.skipped.begin(), out.skipped.begin() + std::min(kNamed, out.skipped.size()));
+    if (out.skipped.size() > kNamed) named.push_back("and " + std::to_string(out.skipped.size() - kNamed) + " more");
+    out.error += " (skipped " + Joined(named, "; ") + ")";
+  }
   co_return out;
 }
 

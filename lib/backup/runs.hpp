@@ -69,7 +69,8 @@ struct ManifestResult {
 boost::asio::awaitable<ManifestResult> ReadManifest(storage::Backend& store, std::string check, std::string id);
 
 /// The newest complete run (reads manifests newest first), or an error "no
-/// complete backup of CHECK in STORE" naming the runs skipped and why. A
+/// complete backup of CHECK in STORE" naming the newest three runs skipped
+/// and why. A
 /// run whose manifest does not parse or whose files are not all there is
 /// skipped (and logged), never trusted.
 struct LatestResult {

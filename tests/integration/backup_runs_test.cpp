@@ -215,6 +215,17 @@ TEST_F(BackupRunsTest, AManifestNamingAMissingOrShortFileIsNotComplete) {
                                ": data.dump is missing; run " + runs[0] + ": schema.sql has 10 bytes, the manifest lists " +
                                std::to_string(size) + ")");
 
+  // More than three: the newest three are named, the rest counted.
+  for (const char* id : {"20200101T000000Z", "20200102T000000Z"}) {
+    fs::copy(older, store_ + "/nightly/" + id, fs::copy_options::recursive);
+  }
+  latest = RunWithDeadline(io_, backup::LatestComplete(store, "nightly"), 10s);
+  ASSERT_TRUE(latest);
+  EXPECT_EQ(latest->skipped.size(), 4u);
+  EXPECT_TRUE(latest->error.ends_with("; run 20200102T000000Z: schema.sql has 10 bytes, the manifest lists " +
+                                      std::to_string(size) + "; and 1 more)"))
+      << latest->error;
+
   CommandResult listed = Cli("list");
   EXPECT_EQ(listed.exit_code, 1) << listed.out;
   EXPECT_NE(listed.out.find("incomplete manifest.json present, but data.dump is missing"), std::string::npos)

@@ -1,5 +1,6 @@
 // The backup layout's pure parts: run ids, the manifest's JSON (round trip
-// and every rejected field) and the retention selection.
+// and every rejected field), the retention selection and when a manifest's
+// files make a run complete.
 
 #include <gtest/gtest.h>
 
