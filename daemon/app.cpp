@@ -116,6 +116,7 @@ int App::Run() {
     return 1;
   }
   scheduler_.EnablePersistence(store_);
+  scheduler_.SetRunLockDirectory(store_->LocksDir());
   scheduler_.Apply(catalogue_, persisted);
   scheduler_.Start();
   loop_lag_.Start();

@@ -113,6 +113,7 @@ int RunCheckNow(const Options& options, const Loaded& loaded) {
   BlockingPool pool;
   boost::asio::io_context io;
   engine::Scheduler scheduler(io.get_executor(), pool);
+  scheduler.SetRunLockDirectory(store.LocksDir());  // the daemon's run of this check, if any, holds it
   scheduler.Apply(loaded.catalogue, persisted);
   std::optional<engine::RunReport> report;
   bool finished = false;
@@ -127,6 +128,11 @@ int RunCheckNow(const Options& options, const Loaded& loaded) {
     std::fprintf(stderr, "drwatchd: %s %s cancelled; nothing recorded\n", CommandName(options.command),
                  check.name.c_str());
     return interrupted != 0 ? interrupted : 1;
+  }
+  if (report->result == engine::RunResult::kSkipped) {
+    // Refused at once: nothing ran, so nothing is recorded.
+    PrintError(std::string(CommandName(options.command)) + " " + check.name + ": " + report->reason);
+    return 1;
   }
   if (!report->details.empty()) {
     std::string details = Redactor::Global().Apply(report->details);

@@ -78,6 +78,9 @@ boost::asio::awaitable<int> ListCommand(storage::Backend& store, BlockingPool& p
         state = "damaged";
         checksums = manifest.error;
         status = 1;
+      } else if (std::string missing = MissingFiles(run, *manifest.manifest); !missing.empty()) {
+        checksums = "manifest.json present, but " + missing;  // state stays "incomplete"
+        status = 1;
       } else {
         state = "complete";
         checksums = co_await VerifyRun(store, pool, check, run, *manifest.manifest);

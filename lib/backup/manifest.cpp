@@ -13,18 +13,6 @@ namespace {
 namespace json = boost::json;
 using TimePoint = std::chrono::system_clock::time_point;
 
-std::string Rfc3339(TimePoint t) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000 - (ms % 1000 < 0 ? 1 : 0));
-  int millis = static_cast<int>(((ms % 1000) + 1000) % 1000);
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
-  return buf;
-}
-
 bool IsSha256(std::string_view s) {
   return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -194,8 +182,8 @@ std::string ToJson(const Manifest& m) {
   if (!m.server_version.empty()) root["server_version"] = m.server_version;
   if (!m.database.empty()) root["database"] = m.database;
   if (!m.source_path.empty()) root["source_path"] = m.source_path;
-  root["started_at"] = Rfc3339(m.started_at);
-  root["finished_at"] = Rfc3339(m.finished_at);
+  root["started_at"] = FormatRfc3339(m.started_at);
+  root["finished_at"] = FormatRfc3339(m.finished_at);
   json::array files;
   for (const auto& f : m.files) {
     files.push_back(json::object{{"name", f.name}, {"size", f.size}, {"sha256", f.sha256}});

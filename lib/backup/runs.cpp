@@ -1,5 +1,7 @@
 #include "backup/runs.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -34,6 +36,37 @@ void KeepNewestPerGroup(const std::vector<const RetentionInput*>& newest_first, 
     if (static_cast<int>(groups.size()) >= count) break;
     if (groups.insert(key(run->time)).second) kept.insert(run->id);
   }
+}
+
+// The run that `object` ("<check>/<id>/…" or the directory "<check>/<id>")
+// belongs to, created on first sight; nullptr when <id> is not a run id.
+RunInfo* RunOf(std::map<std::string, RunInfo>& runs, const std::string& check, const storage::ObjectInfo& object) {
+  std::string_view rest = std::string_view(object.key).substr(check.size() + 1);
+  std::string id(rest.substr(0, rest.find('/')));
+  auto time = ParseRunId(id);
+  if (!time) return nullptr;  // not a run directory of ours
+  RunInfo& run = runs[id];
+  run.id = id;
+  run.time = *time;
+  run.last_activity = std::max({run.last_activity, *time, object.mtime});
+  return &run;
+}
+
+std::string Joined(const std::vector<std::string>& parts, std::string_view separator) {
+  std::string out;
+  for (const auto& part : parts) out += (out.empty() ? "" : std::string(separator)) + part;
+  return out;
+}
+
+// Every key of a run, manifest first: a run half-deleted by a crash must not look complete.
+std::vector<std::string> KeysToDelete(const RunInfo& run) {
+  std::vector<std::string> keys;
+  for (const auto& object : run.objects) {
+    if (object.key.ends_with(kManifestName)) keys.insert(keys.begin(), object.key);
+    else keys.push_back(object.key);
+  }
+  for (const auto& leftover : run.leftovers) keys.push_back(leftover.key);
+  return keys;
 }
 
 }  // namespace
@@ -80,7 +113,7 @@ std::string RunKey(std::string_view check, std::string_view id, std::string_view
   return std::string(check) + "/" + std::string(id) + "/" + std::string(file);
 }
 
-boost::asio::awaitable<RunsResult> ListRuns(storage::Backend& store, std::string check) {
+boost::asio::awaitable<RunsResult> ListRuns(storage::Backend& store, std::string check, bool with_leftovers) {
   RunsResult out;
   storage::ListResult listed = co_await store.List(check + "/*/*", storage::kMaxListEntries);
   if (!listed.ok()) {
@@ -89,17 +122,23 @@ boost::asio::awaitable<RunsResult> ListRuns(storage::Backend& store, std::string
   }
   std::map<std::string, RunInfo> runs;  // sorted by id = by time
   for (auto& object : listed.objects) {
-    std::string_view key = object.key;
-    std::string_view rest = key.substr(check.size() + 1);
-    std::string id(rest.substr(0, rest.find('/')));
-    auto time = ParseRunId(id);
-    if (!time) continue;  // not a run directory of ours
-    RunInfo& run = runs[id];
-    run.id = id;
-    run.time = *time;
-    run.total_bytes += object.size;
-    if (rest.substr(id.size() + 1) == kManifestName) run.has_manifest = true;
-    run.objects.push_back(std::move(object));
+    RunInfo* run = RunOf(runs, check, object);
+    if (!run) continue;
+    run->total_bytes += object.size;
+    if (object.key.ends_with("/" + std::string(kManifestName))) run->has_manifest = true;
+    run->objects.push_back(std::move(object));
+  }
+  if (with_leftovers) {
+    // Temp files are hidden from "*"; a run killed before its first commit
+    // has nothing else, or only its directory.
+    storage::ListResult hidden = co_await store.List(check + "/*/.*.partial-*", storage::kMaxListEntries);
+    storage::ListResult dirs = co_await store.ListDirectories(check + "/*", storage::kMaxListEntries);
+    out.error = !hidden.ok() ? hidden.error : dirs.error;
+    if (!out.ok()) co_return out;
+    for (auto& object : hidden.objects) {
+      if (RunInfo* run = RunOf(runs, check, object)) run->leftovers.push_back(std::move(object));
+    }
+    for (const auto& dir : dirs.objects) RunOf(runs, check, dir);
   }
   for (auto& [id, run] : runs) {
     std::sort(run.objects.begin(), run.objects.end(),
@@ -107,6 +146,20 @@ boost::asio::awaitable<RunsResult> ListRuns(storage::Backend& store, std::string
     out.runs.push_back(std::move(run));
   }
   co_return out;
+}
+
+std::string MissingFiles(const RunInfo& run, const Manifest& manifest) {
+  std::map<std::string, std::uint64_t, std::less<>> sizes;
+  for (const auto& object : run.objects) sizes[object.key.substr(object.key.rfind('/') + 1)] = object.size;
+  for (const auto& file : manifest.files) {
+    auto found = sizes.find(file.name);
+    if (found == sizes.end()) return file.name + " is missing";
+    if (found->second != file.size) {
+      return file.name + " has " + std::to_string(found->second) + " bytes, the manifest lists " +
+             std::to_string(file.size);
+    }
+  }
+  return "";
 }
 
 boost::asio::awaitable<ManifestResult> ReadManifest(storage::Backend& store, std::string check, std::string id) {
@@ -132,16 +185,28 @@ boost::asio::awaitable<LatestResult> LatestComplete(storage::Backend& store, std
   for (auto it = listed.runs.rbegin(); it != listed.runs.rend(); ++it) {
     if (!it->has_manifest) continue;
     ManifestResult read = co_await ReadManifest(store, check, it->id);
-    if (!read.ok()) continue;  // a damaged run is skipped, not trusted
+    std::string problem = read.ok() ? MissingFiles(*it, *read.manifest) : read.error;
+    if (!problem.empty()) {  // a damaged run is skipped, not trusted
+      spdlog::warn("backup {}: run {} is not complete, skipped: {}", check, it->id, problem);
+      out.skipped.push_back("run " + it->id + ": " + problem);
+      continue;
+    }
     out.run = std::move(*it);
     out.manifest = std::move(*read.manifest);
     co_return out;
   }
   out.error = "no complete backup of " + check + " in " + store.Describe();
+  if (!out.skipped.empty()) {
+    // The newest few say what went wrong; all of them are in the log.
+    constexpr std::size_t kNamed = 3;
+    std::vector<std::string> named(out.skipped.begin(), out.skipped.begin() + std::min(kNamed, out.skipped.size()));
+    if (out.skipped.size() > kNamed) named.push_back("and " + std::to_string(out.skipped.size() - kNamed) + " more");
+    out.error += " (skipped " + Joined(named, "; ") + ")";
+  }
   co_return out;
 }
 
-RetentionPlan PlanRetention(const std::vector<RetentionInput>& runs, const Keep& keep, std::string_view in_flight) {
+RetentionPlan PlanRetention(const std::vector<RetentionInput>& runs, const Keep& keep, const RetentionGuard& guard) {
   std::vector<const RetentionInput*> complete;
   for (const auto& run : runs) {
     if (run.complete) complete.push_back(&run);
@@ -161,39 +226,53 @@ RetentionPlan PlanRetention(const std::vector<RetentionInput>& runs, const Keep&
   });
   RetentionPlan plan;
   for (const RetentionInput* run : ordered) {
-    if (run->complete && kept.contains(run->id)) {
-      plan.keep.push_back(run->id);
-    } else if (run->complete || run->id != in_flight) {
-      plan.remove.push_back(run->id);
+    if (run->id == guard.just_written || (run->complete && kept.contains(run->id))) {
+      if (run->complete) plan.keep.push_back(run->id);
+      continue;
     }
+    if (run->complete) {
+      plan.remove.push_back(run->id);
+      continue;
+    }
+    // A run "in the future" (the clock stepped back) is young too.
+    auto activity = std::max(run->time, run->last_activity);
+    bool young = guard.min_age > guard.min_age.zero() && guard.now - activity < guard.min_age;
+    (young ? plan.young : plan.remove).push_back(run->id);
   }
   return plan;
 }
 
 boost::asio::awaitable<RetentionResult> ApplyRetention(storage::Backend& store, std::string check, Keep keep,
-                                                       std::string in_flight) {
+                                                       std::string just_written,
+                                                       std::chrono::system_clock::duration min_age) {
   RetentionResult out;
-  RunsResult listed = co_await ListRuns(store, check);
+  RunsResult listed = co_await ListRuns(store, check, true);
   if (!listed.ok()) {
     out.error = listed.error;
     co_return out;
   }
   std::vector<RetentionInput> inputs;
-  for (const auto& run : listed.runs) inputs.push_back({run.id, run.time, run.has_manifest});
-  out.plan = PlanRetention(inputs, keep, in_flight);
+  for (const auto& run : listed.runs) inputs.push_back({run.id, run.time, run.has_manifest, run.last_activity});
+  RetentionGuard guard{std::move(just_written), std::chrono::system_clock::now(), min_age};
+  out.plan = PlanRetention(inputs, keep, guard);
   std::set<std::string> remove(out.plan.remove.begin(), out.plan.remove.end());
   for (const auto& run : listed.runs) {
-    if (!remove.contains(run.id)) continue;
-    // The manifest goes first: a run half-deleted by a crash must not look complete.
+    bool whole = remove.contains(run.id);
     std::vector<std::string> keys;
-    for (const auto& object : run.objects) {
-      if (object.key.ends_with(kManifestName)) keys.insert(keys.begin(), object.key);
-      else keys.push_back(object.key);
+    if (whole) keys = KeysToDelete(run);
+    // In a kept run, only temp files no write can still be using.
+    for (const auto& leftover : run.leftovers) {
+      if (!whole && guard.now - leftover.mtime < min_age) continue;
+      if (!whole) keys.push_back(leftover.key);
+      ++out.leftovers_removed;
     }
     for (const auto& key : keys) {
       storage::Status deleted = co_await store.Delete(key);
       if (!deleted.ok() && out.error.empty()) out.error = deleted.error;
     }
+    if (!whole) continue;
+    storage::Status removed = co_await store.RemoveDirectory(check + "/" + run.id);
+    if (!removed.ok() && out.error.empty()) out.error = removed.error;
   }
   co_return out;
 }

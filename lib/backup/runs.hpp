@@ -5,7 +5,9 @@
 //   <check>/<run id>/schema.sql | data.dump | files.tar.gz | manifest.json
 //
 // A run id is the run's UTC start time, "20261125T023000Z"; ids sort as
-// times. A run is complete when its manifest.json exists and parses.
+// times. A run is complete when its manifest.json exists, parses, and every
+// file it lists is present with its listed size. Files being written are
+// hidden (".data.dump.partial-XXXXXX" on file://) until committed.
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
@@ -32,6 +34,12 @@ struct RunInfo {
   std::vector<storage::ObjectInfo> objects;  // keys relative to the storage root
   std::uint64_t total_bytes = 0;
   bool has_manifest = false;                 // manifest.json present (ReadManifest parses it)
+  /// Hidden temp files of writes in flight or abandoned by a crash
+  /// (ListRuns with_leftovers only).
+  std::vector<storage::ObjectInfo> leftovers;
+  /// The newest of the id's time and the mtimes of its objects, leftovers and
+  /// directory: when anything last happened to the run.
+  std::chrono::system_clock::time_point last_activity;
 };
 
 struct RunsResult {
@@ -40,8 +48,16 @@ struct RunsResult {
   bool ok() const { return error.empty(); }
 };
 
-/// Every run of `check` in `store` (complete or not).
-boost::asio::awaitable<RunsResult> ListRuns(storage::Backend& store, std::string check);
+/// Every run of `check` in `store` (complete or not) that has objects. With
+/// `with_leftovers`, also the runs that have only hidden temp files or an
+/// empty directory (what a killed run leaves), with their leftovers.
+boost::asio::awaitable<RunsResult> ListRuns(storage::Backend& store, std::string check,
+                                            bool with_leftovers = false);
+
+/// Why the run's stored objects do not match its manifest ("data.dump is
+/// missing", "data.dump has 10 bytes, the manifest lists 12"), or "" when
+/// every listed file is there with its listed size.
+std::string MissingFiles(const RunInfo& run, const Manifest& manifest);
 
 struct ManifestResult {
   std::string error;
@@ -52,12 +68,16 @@ struct ManifestResult {
 /// Reads and parses the manifest of run `id`.
 boost::asio::awaitable<ManifestResult> ReadManifest(storage::Backend& store, std::string check, std::string id);
 
-/// The newest run whose manifest parses (reads manifests newest first), or
-/// an error "no complete backup of CHECK in STORE".
+/// The newest complete run (reads manifests newest first), or an error "no
+/// complete backup of CHECK in STORE" naming the newest three runs skipped
+/// and why. A
+/// run whose manifest does not parse or whose files are not all there is
+/// skipped (and logged), never trusted.
 struct LatestResult {
   std::string error;
   RunInfo run;
   Manifest manifest;
+  std::vector<std::string> skipped;  // "run 20261125T023000Z: data.dump is missing", newest first
   bool ok() const { return error.empty(); }
 };
 boost::asio::awaitable<LatestResult> LatestComplete(storage::Backend& store, std::string check);
@@ -78,28 +98,48 @@ struct RetentionInput {
   std::string id;
   std::chrono::system_clock::time_point time;
   bool complete = false;
+  /// RunInfo::last_activity; when unset (epoch), `time`.
+  std::chrono::system_clock::time_point last_activity{};
+};
+
+/// What retention must spare besides `keep`.
+struct RetentionGuard {
+  /// The run this process is writing or has just written: never removed,
+  /// even when the clock stepped back and its id sorts before older runs.
+  std::string just_written;
+  std::chrono::system_clock::time_point now{};
+  /// The check's timeout: an incomplete run with activity more recent than
+  /// this may be another process's run in flight (another host's, or one
+  /// that started before a clock step) and is kept.
+  std::chrono::system_clock::duration min_age{};
 };
 
 struct RetentionPlan {
   std::vector<std::string> keep;    // complete runs kept, oldest first
-  std::vector<std::string> remove;  // complete runs past `keep`, and incomplete ones, oldest first
+  std::vector<std::string> young;   // incomplete runs kept: younger than min_age, oldest first
+  std::vector<std::string> remove;  // complete runs past `keep`, and old incomplete ones, oldest first
 };
 
-/// Pure selection: which runs to keep and which to delete. Incomplete runs
-/// are always removed except `in_flight` (the run being written now).
+/// Pure selection: which runs to keep and which to delete. Complete runs
+/// go by `keep`; incomplete runs once their last activity is at least
+/// `guard.min_age` old; `guard.just_written` never.
 RetentionPlan PlanRetention(const std::vector<RetentionInput>& runs, const Keep& keep,
-                            std::string_view in_flight = {});
+                            const RetentionGuard& guard = {});
 
-/// Lists the runs of `check`, plans retention (a run counts as complete when
-/// its manifest.json is present) and deletes every object of each removed
-/// run. Returns the plan actually applied, or an error (the first failed
-/// listing or delete; deletes go on past a failure).
+/// Lists the runs of `check` with their leftovers, plans retention (a run
+/// counts as complete when its manifest.json is present) as of now, and
+/// deletes every object of each removed run, then its directory; leftover
+/// temp files older than `min_age` in kept runs go too. Returns the plan
+/// applied and the leftovers removed, or an error (the first failed listing
+/// or delete; deletes go on past a failure).
 struct RetentionResult {
   std::string error;
   RetentionPlan plan;
+  std::size_t leftovers_removed = 0;
   bool ok() const { return error.empty(); }
 };
 boost::asio::awaitable<RetentionResult> ApplyRetention(storage::Backend& store, std::string check, Keep keep,
-                                                       std::string in_flight);
+                                                       std::string just_written,
+                                                       std::chrono::system_clock::duration min_age);
 
 }  // namespace drwatch::backup

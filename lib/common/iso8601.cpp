@@ -2,6 +2,8 @@
 
 #include <array>
 #include <cctype>
+#include <cstdio>
+#include <ctime>
 
 namespace drwatch {
 namespace {
@@ -104,6 +106,18 @@ std::optional<TimePoint> ParseHttpDate(std::string_view text) {
     return std::nullopt;
   }
   return Compose(y, mo, d, h, mi, s, std::chrono::microseconds(0), std::chrono::seconds(0));
+}
+
+std::string FormatRfc3339(TimePoint t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000 - (ms % 1000 < 0 ? 1 : 0));
+  int millis = static_cast<int>(((ms % 1000) + 1000) % 1000);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  return buf;
 }
 
 }  // namespace drwatch

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace drwatch {
@@ -11,6 +12,9 @@ namespace drwatch {
 /// Parses YYYY-MM-DD[T ]HH:MM:SS[.fraction](Z|±HH:MM|±HHMM|±HH). A zone is
 /// required; the fraction keeps microseconds. nullopt on anything else.
 std::optional<std::chrono::system_clock::time_point> ParseIso8601(std::string_view text);
+
+/// "2026-11-25T02:30:00.250Z": RFC 3339, UTC, milliseconds.
+std::string FormatRfc3339(std::chrono::system_clock::time_point t);
 
 /// Parses an IMF-fixdate (RFC 9110: "Sun, 06 Nov 1994 08:49:37 GMT").
 std::optional<std::chrono::system_clock::time_point> ParseHttpDate(std::string_view text);

@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "engine/objectives.hpp"
+#include "engine/run_lock.hpp"
 #include "engine/state_store.hpp"
 
 namespace drwatch::engine {
@@ -87,6 +88,23 @@ boost::asio::awaitable<ProbeOutcome> RunProbe(const config::CheckSpec& spec, pro
     out.probe.reason = "timed out after " + config::FormatDuration(spec.timeout);
   }
   co_return out;
+}
+
+// Takes the run lock of a check that runs alone, off the loop (file I/O;
+// never a wait for the lock). Returns why the run must be skipped, or "".
+// A lock file that cannot be used is logged and the run goes ahead:
+// retention keeps a concurrent run's files anyway (backup/runs.hpp).
+boost::asio::awaitable<std::string> TakeRunLock(BlockingPool& pool, std::string dir, std::string check,
+                                                RunLock& lock) {
+  auto take = [dir, check] { return TryLockRun(dir, check, Clock::WallNow()); };
+  auto drop = [](RunLockResult) {};  // cancelled meanwhile: the lock goes with it
+  std::optional<RunLockResult> taken =
+      co_await RunBlocking(pool, std::move(take), std::move(drop), boost::asio::use_awaitable);
+  if (!taken) co_return "cancelled";
+  if (taken->busy) co_return taken->error;
+  if (!taken->ok()) spdlog::warn("check {}: running without its run lock: {}", check, taken->error);
+  lock = std::move(taken->lock);
+  co_return "";
 }
 
 }  // namespace
@@ -258,7 +276,7 @@ void Scheduler::Launch(const std::shared_ptr<Entry>& entry, Done done) {
   state->cancel = std::make_shared<boost::asio::cancellation_signal>();
   auto run = [](Scheduler* self, std::shared_ptr<Entry> entry, Done done,
                 std::shared_ptr<bool> alive, BlockingPool& pool,
-                boost::asio::any_io_executor executor) -> boost::asio::awaitable<void> {
+                boost::asio::any_io_executor executor, std::string lock_dir) -> boost::asio::awaitable<void> {
     const auto& spec = entry->spec;
     auto start = Clock::now();
     auto find_target = [entry = entry.get()](std::string_view name) -> targets::TargetRuntime* {
@@ -268,8 +286,16 @@ void Scheduler::Launch(const std::shared_ptr<Entry>& entry, Done done) {
     probes::RunContext ctx{executor, pool, *entry->target, spec.timeout, start + spec.timeout, spec.name,
                            find_target};
     ProbeOutcome outcome;
+    RunLock lock;  // held until the run is recorded
+    std::string busy;
+    if (spec.probe->RunsAlone() && !lock_dir.empty()) busy = co_await TakeRunLock(pool, lock_dir, spec.name, lock);
     try {
-      outcome = co_await RunProbe(spec, ctx);
+      if (busy.empty()) {
+        outcome = co_await RunProbe(spec, ctx);
+      } else {
+        outcome.result = RunResult::kSkipped;
+        outcome.probe.reason = busy;
+      }
     } catch (const std::exception& e) {
       if (!*alive) co_return;
       outcome.result = RunResult::kFailure;
@@ -293,12 +319,18 @@ void Scheduler::Launch(const std::shared_ptr<Entry>& entry, Done done) {
     self->Finished(entry);
     if (done) done(report);
   };
-  boost::asio::co_spawn(executor_, run(this, entry, std::move(done), alive_, pool_, executor_),
+  boost::asio::co_spawn(executor_, run(this, entry, std::move(done), alive_, pool_, executor_, lock_dir_),
                         boost::asio::bind_cancellation_slot(state->cancel->slot(), boost::asio::detached));
 }
 
 void Scheduler::Record(Entry& entry, RunReport report, ProbeOutcome& outcome) {
   CheckState& s = *entry.state;
+  if (outcome.result == RunResult::kSkipped) {
+    // Another run holds the check: its result, not this non-run, is the check's.
+    s.runs[static_cast<int>(RunResult::kSkipped)]++;
+    spdlog::warn("check {}: run skipped: {}", entry.spec.name, report.reason);
+    return;
+  }
   bool was_failing = s.has_result && !s.success;
   bool first = !s.has_result;
   s.has_result = true;
@@ -492,7 +524,8 @@ void Scheduler::Collect(std::vector<metrics::Sample>& out) const {
     for (auto r : {RunResult::kSuccess, RunResult::kFailure, RunResult::kTimeout, RunResult::kSkipped}) {
       auto with_result = labels;
       with_result.emplace_back("result", ToString(r));
-      out.push_back({"drwatch_check_runs_total", "Runs of the check by result (skipped: still running when due).",
+      out.push_back({"drwatch_check_runs_total",
+                     "Runs of the check by result (skipped: still running when due, or its run lock held).",
                      MetricType::kCounter, with_result, static_cast<double>(s.runs[static_cast<int>(r)])});
     }
     out.insert(out.end(), s.samples.begin(), s.samples.end());

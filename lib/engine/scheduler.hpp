@@ -84,6 +84,12 @@ class Scheduler {
   /// adopts results that another process (the command line) wrote there.
   /// Call before Start().
   void EnablePersistence(std::shared_ptr<const StateStore> store);
+  /// Runs of checks whose probe RunsAlone() take their run lock under `dir`
+  /// (<storage.path>/locks, see run_lock.hpp); a run that finds it held by
+  /// another process or run is skipped: counted as skipped, logged, and
+  /// reported with "already running (pid N, since …)". Without a directory
+  /// (the default) no lock is taken.
+  void SetRunLockDirectory(std::string dir) { lock_dir_ = std::move(dir); }
   /// Starts scheduling (after Apply).
   void Start();
   /// Stops scheduling and cancels the runs in flight.
@@ -144,6 +150,7 @@ class Scheduler {
   std::shared_ptr<const StateStore> store_;
   std::unique_ptr<Timer> poll_timer_;
   std::shared_ptr<bool> alive_;
+  std::string lock_dir_;
 };
 
 }  // namespace drwatch::engine

@@ -191,6 +191,8 @@ StateStore::StateStore(std::string root) : root_(std::move(root)) {
 
 std::string StateStore::ChecksDir() const { return root_ + "/checks"; }
 
+std::string StateStore::LocksDir() const { return root_ + "/locks"; }
+
 std::string StateStore::PathOf(const std::string& check) const { return ChecksDir() + "/" + check + ".json"; }
 
 bool StateStore::Prepare(std::string& error) const {

@@ -43,6 +43,8 @@ class StateStore {
 
   const std::string& root() const { return root_; }
   std::string ChecksDir() const;
+  /// <root>/locks: the run locks of checks that run alone (run_lock.hpp).
+  std::string LocksDir() const;
   std::string PathOf(const std::string& check) const;
 
   /// Creates <root>/checks if missing. False with `error` when it cannot.

@@ -173,7 +173,7 @@ asio::awaitable<ProbeResult> FinishBackup(RunContext& ctx, storage::Backend& sto
       co_await store.Put(backup::RunKey(check, manifest.run, backup::kManifestName), backup::ToJson(manifest));
   if (!put.ok()) co_return ProbeResult::Fail(Redactor::Global().Apply(put.error));
   // Only now, with a newer complete run in place, may older ones go.
-  backup::RetentionResult kept = co_await backup::ApplyRetention(store, check, keep, manifest.run);
+  backup::RetentionResult kept = co_await backup::ApplyRetention(store, check, keep, manifest.run, ctx.timeout);
   ProbeResult out = ProbeResult::Ok();
   AddSamples(manifest, std::chrono::system_clock::now(), out);
   std::uint64_t bytes = 0;
@@ -185,9 +185,11 @@ asio::awaitable<ProbeResult> FinishBackup(RunContext& ctx, storage::Backend& sto
     std::string why = Redactor::Global().Apply(kept.error);
     spdlog::warn("check {}: retention: {}", check, why);
     out.reason += "; retention failed: " + why;
-  } else if (!kept.plan.remove.empty()) {
-    out.details += "  retention removed " + std::to_string(kept.plan.remove.size()) + " run(s), kept " +
-                   std::to_string(kept.plan.keep.size()) + "\n";
+  } else if (!kept.plan.remove.empty() || kept.leftovers_removed > 0 || !kept.plan.young.empty()) {
+    out.details += "  retention removed " + std::to_string(kept.plan.remove.size()) + " run(s) and " +
+                   std::to_string(kept.leftovers_removed) + " leftover temp file(s), kept " +
+                   std::to_string(kept.plan.keep.size()) + " complete run(s) and " +
+                   std::to_string(kept.plan.young.size()) + " incomplete run(s) younger than the timeout\n";
   }
   co_return out;
 }

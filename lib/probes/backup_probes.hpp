@@ -16,6 +16,8 @@ class BackupJob : public Probe {
   /// A timed-out run leaves the newest complete backup's samples in place
   /// (a failed run re-exports them itself).
   bool KeepsSamplesOnTimeout() const override { return true; }
+  /// Two runs at once would race retention against each other's runs.
+  bool RunsAlone() const override { return true; }
 };
 
 /// Parsers of the backup kinds: backup_pg_dump.cpp, backup_files.cpp.

@@ -150,6 +150,11 @@ class Probe {
   /// kinds whose samples describe stored results (the newest complete
   /// backup), not live state the timed-out run failed to read.
   virtual bool KeepsSamplesOnTimeout() const { return false; }
+  /// Whether runs of the check must never overlap on this host, across
+  /// processes (backups and drills write or restore the same things): the
+  /// runner then holds the check's run lock for each run (engine/run_lock.hpp)
+  /// and skips a run that finds it held.
+  virtual bool RunsAlone() const { return false; }
   /// Checks this check builds on (see CheckReference); none by default.
   virtual std::vector<CheckReference> ReferencedChecks() const { return {}; }
   /// Objectives this probe measures itself (see ObjectiveReference).

@@ -76,6 +76,7 @@ class RestoreDrill final : public Probe {
     return {{"backup", storage_, "storage"}};
   }
   std::vector<CheckReference> ReferencedChecks() const override { return {{"backup", backup_, kBackupKind}}; }
+  bool RunsAlone() const override { return true; }  // one scratch database and drill server at a time
 
   std::vector<ObjectiveReference> MeasuredObjectives() const override {
     std::vector<ObjectiveReference> out;

@@ -9,6 +9,10 @@ bool Newer(const ObjectInfo& a, const ObjectInfo& b) {
 
 }  // namespace
 
+boost::asio::awaitable<ListResult> Backend::ListDirectories(std::string, std::size_t) { co_return ListResult{}; }
+
+boost::asio::awaitable<Status> Backend::RemoveDirectory(std::string) { co_return Status{}; }
+
 const ObjectInfo* Newest(const std::vector<ObjectInfo>& objects) {
   const ObjectInfo* best = nullptr;
   for (const auto& o : objects) {

@@ -91,8 +91,10 @@ class Backend {
 
   /// The root exists and is usable (stat the directory / HEAD the bucket).
   virtual boost::asio::awaitable<Status> Check() = 0;
-  /// Writes `data` as `key` durably (fsync / a completed PUT), creating
-  /// parent directories as needed.
+  /// Writes `data` as `key` durably and atomically, creating parent
+  /// directories as needed: readers see the whole object or none (file: a
+  /// hidden temp file, fsync, rename, fsync of the directory; s3: one PUT).
+  /// file:// refuses to replace an existing object.
   virtual boost::asio::awaitable<Status> Put(std::string key, std::string data) = 0;
   /// Reads `key` whole, refusing more than `max_bytes`.
   virtual boost::asio::awaitable<GetResult> Get(std::string key, std::size_t max_bytes) = 0;
@@ -103,6 +105,13 @@ class Backend {
   /// Every object whose key matches `pattern` (see pattern.hpp), visiting at
   /// most `max_entries` entries: more is an error, never a partial answer.
   virtual boost::asio::awaitable<ListResult> List(std::string pattern, std::size_t max_entries) = 0;
+  /// Directories (not objects) whose key matches `pattern`, with their
+  /// mtime: how retention finds empty run directories. Stores without
+  /// directories (S3) have none.
+  virtual boost::asio::awaitable<ListResult> ListDirectories(std::string pattern, std::size_t max_entries);
+  /// Removes the directory `key` if it is empty; a directory that is gone or
+  /// not empty is left alone without error. Stores without directories: nothing.
+  virtual boost::asio::awaitable<Status> RemoveDirectory(std::string key);
   /// Starts a streaming write of `key` (see Writer).
   virtual boost::asio::awaitable<WriterResult> OpenWriter(std::string key) = 0;
   /// Copies `key` into the local file `path` (created or truncated, fsynced),

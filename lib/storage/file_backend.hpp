@@ -29,6 +29,8 @@ class FileBackend final : public Backend {
   boost::asio::awaitable<Status> Delete(std::string key) override;
   void DeleteDetached(std::string key) override;
   boost::asio::awaitable<ListResult> List(std::string pattern, std::size_t max_entries) override;
+  boost::asio::awaitable<ListResult> ListDirectories(std::string pattern, std::size_t max_entries) override;
+  boost::asio::awaitable<Status> RemoveDirectory(std::string key) override;
   boost::asio::awaitable<WriterResult> OpenWriter(std::string key) override;
   boost::asio::awaitable<Status> GetToFile(std::string key, std::string path, std::uint64_t max_bytes) override;
   boost::asio::awaitable<std::optional<SpaceResult>> FreeSpace() override;
@@ -44,6 +46,7 @@ class FileBackend final : public Backend {
   friend class FileWriter;  // its writes and commit go through Blocking too
   template <typename T, typename F, typename D>
   boost::asio::awaitable<T> Blocking(F fn, D on_abandoned);
+  boost::asio::awaitable<ListResult> Walk(std::string pattern, std::size_t max_entries, bool directories);
 
   BlockingPool& pool_;
   std::string root_;

@@ -375,9 +375,13 @@ TEST_F(BackupTest, TimeoutKillsPgDumpAndTheNextRunRemovesThePartialRun) {
   PQclear(PQexec(locker, "ROLLBACK"));
   PQfinish(locker);
 
-  // An incomplete run as a crash would leave it: the next good run removes it.
+  // An incomplete run as a crash long ago (past the timeout) would leave it:
+  // the next good run removes it.
   fs::create_directories(store_dir_ + "/nightly/20200101T000000Z");
   std::ofstream(store_dir_ + "/nightly/20200101T000000Z/schema.sql") << "-- partial\n";
+  for (const char* p : {"/nightly/20200101T000000Z/schema.sql", "/nightly/20200101T000000Z"}) {
+    fs::last_write_time(store_dir_ + p, fs::file_time_type::clock::now() - std::chrono::hours(24));
+  }
   NextSecond();
   auto good = Run("nightly");
   ASSERT_TRUE(good);
@@ -385,7 +389,7 @@ TEST_F(BackupTest, TimeoutKillsPgDumpAndTheNextRunRemovesThePartialRun) {
   auto runs = Runs("nightly");
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_TRUE(runs[0].has_manifest);
-  EXPECT_FALSE(fs::exists(store_dir_ + "/nightly/20200101T000000Z/schema.sql"));
+  EXPECT_FALSE(fs::exists(store_dir_ + "/nightly/20200101T000000Z"));
 }
 
 TEST_F(BackupTest, RetentionKeepsExactlyTheLastRuns) {

@@ -647,24 +647,33 @@ std::vector<int> ChildrenOf(int parent, const std::string& needle) {
   return out;
 }
 
+// A new check's first run comes at a stable offset into its interval: a
+// check name whose offset lies in [from, to), so a test need not wait minutes.
+std::string NameDueWithin(std::chrono::minutes interval, std::chrono::seconds from, std::chrono::seconds to) {
+  for (int i = 0;; ++i) {
+    std::string candidate = "nightly_" + std::to_string(i);
+    auto offset = engine::Scheduler::SpreadOffset(candidate, interval);
+    if (offset >= from && offset < to) return candidate;
+  }
+}
+
+// A catalogue with one backup.pg_dump check `name` of `pg` into `store`,
+// every 10 minutes, plus `extra` keys.
+std::string ScheduledBackup(const PgCluster& pg, const std::string& store, const std::string& name,
+                            const std::string& extra) {
+  return "targets:\n  a: {type: postgres, dsn: \"" + pg.Dsn() + "\"}\n  backups: {type: storage, url: \"file://" +
+         store + "\"}\nchecks:\n  - name: " + name + "\n    kind: backup.pg_dump\n    target: a\n"
+         "    storage: backups\n    interval: 10m\n" + extra;
+}
+
 // SIGTERM while a scheduled backup runs: drwatchd exits promptly, takes
 // pg_dump's process group with it, and leaves no run that looks complete.
 TEST(DaemonShutdown, SigtermDuringABackupKillsPgDumpAndLeavesNoCompleteRun) {
   PgCluster pg;
   CreateAuditLogs(pg);
   std::string store = MakeStateDir();
-  // A new check's first run comes at a stable offset into its interval: pick
-  // a name whose offset is short, so the test need not wait minutes.
-  std::string name;
-  for (int i = 0; name.empty(); ++i) {
-    std::string candidate = "nightly_" + std::to_string(i);
-    if (engine::Scheduler::SpreadOffset(candidate, std::chrono::minutes(10)) < std::chrono::seconds(3)) name = candidate;
-  }
-  std::string text = "targets:\n  a: {type: postgres, dsn: \"" + pg.Dsn() +
-                     "\"}\n  backups: {type: storage, url: \"file://" + store +
-                     "\"}\nchecks:\n  - name: " + name + "\n    kind: backup.pg_dump\n    target: a\n"
-                     "    storage: backups\n    interval: 10m\n    timeout: 5m\n";
-  auto path = WriteTempFile("backup-sigterm.yml", text);
+  std::string name = NameDueWithin(std::chrono::minutes(10), 0s, 3s);
+  auto path = WriteTempFile("backup-sigterm.yml", ScheduledBackup(pg, store, name, "    timeout: 5m\n"));
   // pg_dump waits for this lock, so the run is in flight when SIGTERM comes.
   PGconn* locker = PQconnectdb(pg.Dsn().c_str());
   ASSERT_EQ(PQstatus(locker), CONNECTION_OK);
@@ -697,6 +706,41 @@ TEST(DaemonShutdown, SigtermDuringABackupKillsPgDumpAndLeavesNoCompleteRun) {
   }
   PQclear(PQexec(locker, "ROLLBACK"));
   PQfinish(locker);
+}
+
+// The daemon's run that falls due while `backup run` holds the check is
+// skipped, not run next to it: counted, logged with the holder, and the
+// command line's run completes.
+TEST(DaemonCommands, AScheduledRunDueWhileBackupRunHoldsTheCheckIsSkipped) {
+  PgCluster pg;
+  CreateAuditLogs(pg);
+  pg.Exec("CREATE TABLE blocker (id int)");
+  std::string state = MakeStateDir();
+  std::string store = MakeStateDir();
+  std::string name = NameDueWithin(std::chrono::minutes(10), 2s, 6s);
+  auto path = WriteTempFile("backup-skip.yml",
+                            ScheduledBackup(pg, store, name, "    tables: [public.audit_logs]\n    timeout: 1m\n"));
+  PGconn* locker = PQconnectdb(pg.Dsn().c_str());  // pg_dump waits for this lock
+  ASSERT_EQ(PQstatus(locker), CONNECTION_OK);
+  PQclear(PQexec(locker, "BEGIN; LOCK TABLE blocker IN ACCESS EXCLUSIVE MODE"));
+  ChildProcess cli({kDaemon, "--config.file=" + path, "--storage.path=" + state, "backup", "run", name});
+  for (int i = 0; i < 200 && !std::filesystem::exists(state + "/locks/" + name + ".lock"); ++i) {
+    std::this_thread::sleep_for(20ms);
+  }
+  {
+    Daemon d(path, {"--storage.path=" + state});
+    d.WaitMetrics([&](const std::string& m) {
+      return MetricValue(m, "drwatch_check_runs_total", {"check=\"" + name + "\"", "result=\"skipped\""}) == 1;
+    });
+    EXPECT_TRUE(d.process().WaitForOutput(
+        "check " + name + ": run skipped: already running (pid " + std::to_string(cli.pid()) + ", since ", 5s))
+        << d.process().Output();
+    EXPECT_EQ(MetricValue(d.Metrics(), "drwatch_check_runs_total", {"check=\"" + name + "\"", "result=\"success\""}),
+              0);
+  }
+  PQclear(PQexec(locker, "ROLLBACK"));
+  PQfinish(locker);
+  EXPECT_EQ(cli.WaitExit(60s), 0) << cli.Output();
 }
 
 }  // namespace

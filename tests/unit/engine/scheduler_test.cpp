@@ -4,11 +4,17 @@
 #include "engine/scheduler.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include "common/iso8601.hpp"
+#include "engine/run_lock.hpp"
 
 namespace drwatch::engine {
 namespace {
@@ -41,10 +47,12 @@ class FakeProbe final : public probes::Probe {
   }
 
   bool KeepsSamplesOnTimeout() const override { return keep_samples; }
+  bool RunsAlone() const override { return runs_alone; }
   void set_duration(Clock::duration d) { duration_ = d; }
 
   std::vector<Clock::time_point> starts;
   bool keep_samples = false;
+  bool runs_alone = false;
 
  private:
   Clock::duration duration_;
@@ -480,6 +488,50 @@ TEST_F(SchedulerTest, RunCancelledByStopIsNotRecorded) {
   ASSERT_TRUE(report.has_value());
   EXPECT_EQ(report->reason, "cancelled");
   EXPECT_FALSE(scheduler_.StateOf("slow")->has_result);
+}
+
+// The run lock is taken on the pool (a real thread): turn the loop until `done`.
+template <typename Pred>
+bool TurnUntil(boost::asio::io_context& io, Pred done) {
+  for (int i = 0; i < 400 && !done(); ++i) {
+    io.restart();
+    io.run_for(5ms);
+  }
+  return done();
+}
+
+TEST_F(SchedulerTest, ACheckThatRunsAloneIsSkippedWhileItsRunLockIsHeld) {
+  std::string dir = (std::filesystem::temp_directory_path() / "drwatch-locks-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  auto cat = NewCatalogue();
+  auto p = AddCheck(*cat, "nightly", std::make_shared<FakeProbe>(3s), 1h, 5s);
+  p->runs_alone = true;
+  scheduler_.SetRunLockDirectory(dir + "/locks");
+  scheduler_.Apply(cat);
+  auto since = std::chrono::system_clock::now();
+  std::optional<RunLockResult> other = TryLockRun(dir + "/locks", "nightly", since);  // "another process"
+  ASSERT_TRUE(other->ok()) << other->error;
+
+  std::optional<RunReport> report;
+  ASSERT_TRUE(scheduler_.RunNow("nightly", [&](const RunReport& r) { report = r; }));
+  ASSERT_TRUE(TurnUntil(io_, [&] { return report.has_value(); }));
+  EXPECT_EQ(report->result, RunResult::kSkipped);
+  EXPECT_EQ(report->reason,
+            "already running (pid " + std::to_string(::getpid()) + ", since " + FormatRfc3339(since) + ")");
+  EXPECT_TRUE(p->starts.empty());
+  EXPECT_EQ(Runs("nightly", "skipped"), 1);
+  EXPECT_FALSE(scheduler_.StateOf("nightly")->has_result) << "a skip is no result of the check";
+
+  other.reset();  // the other run ended
+  report.reset();
+  ASSERT_TRUE(scheduler_.RunNow("nightly", [&](const RunReport& r) { report = r; }));
+  ASSERT_TRUE(TurnUntil(io_, [&] { return !p->starts.empty(); }));
+  EXPECT_TRUE(TryLockRun(dir + "/locks", "nightly", since).busy) << "the run holds its lock";
+  AdvanceBy(3s);
+  ASSERT_TRUE(TurnUntil(io_, [&] { return report.has_value(); }));
+  EXPECT_EQ(report->result, RunResult::kSuccess) << report->reason;
+  EXPECT_TRUE(TryLockRun(dir + "/locks", "nightly", since).ok()) << "released once the run ended";
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(SchedulerTest, ACheckAddedByAReloadResumesFromItsSavedState) {

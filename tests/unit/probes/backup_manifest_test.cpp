@@ -1,5 +1,6 @@
 // The backup layout's pure parts: run ids, the manifest's JSON (round trip
-// and every rejected field) and the retention selection.
+// and every rejected field), the retention selection and when a manifest's
+// files make a run complete.
 
 #include <gtest/gtest.h>
 
@@ -142,7 +143,7 @@ TEST(Retention, KeepsTheNewestCompleteRuns) {
 
 TEST(Retention, SparesOnlyTheIncompleteRunInFlight) {
   auto runs = Runs({{"20261101T020000Z", true}, {"20261102T020000Z", false}, {"20261103T020000Z", false}});
-  RetentionPlan plan = PlanRetention(runs, Keep{1, 0, 0}, "20261103T020000Z");
+  RetentionPlan plan = PlanRetention(runs, Keep{1, 0, 0}, RetentionGuard{"20261103T020000Z"});
   EXPECT_EQ(plan.keep, (std::vector<std::string>{"20261101T020000Z"}));
   EXPECT_EQ(plan.remove, (std::vector<std::string>{"20261102T020000Z"}));
 }
@@ -170,6 +171,50 @@ TEST(Retention, IsoWeeksRunMondayToSunday) {
   RetentionPlan plan = PlanRetention(runs, Keep{1, 0, 2});
   EXPECT_EQ(plan.keep, (std::vector<std::string>{"20270103T230000Z", "20270104T010000Z"}));
   EXPECT_EQ(plan.remove, (std::vector<std::string>{"20261228T010000Z"}));
+}
+
+TEST(Retention, NeverRemovesTheRunJustWrittenWhenTheClockSteppedBack) {
+  // The clock stepped back a day: the new run's id sorts before the others.
+  auto runs = Runs({{"20261104T020000Z", true}, {"20261105T020000Z", true}, {"20261103T020000Z", true}});
+  RetentionPlan plan = PlanRetention(runs, Keep{1, 0, 0}, RetentionGuard{"20261103T020000Z"});
+  EXPECT_EQ(plan.keep, (std::vector<std::string>{"20261103T020000Z", "20261105T020000Z"}));
+  EXPECT_EQ(plan.remove, (std::vector<std::string>{"20261104T020000Z"}));
+}
+
+TEST(Retention, KeepsIncompleteRunsYoungerThanTheTimeout) {
+  auto runs = Runs({{"20261105T010000Z", false}, {"20261105T015500Z", false}, {"20261105T020000Z", true},
+                    {"20261105T030000Z", false}});
+  // The old-looking run had a file written 2 minutes ago: another host's run still in flight.
+  runs[0].last_activity = At("2026-11-05T02:28:00Z");
+  RetentionGuard guard{"20261105T020000Z", At("2026-11-05T02:30:00Z"), std::chrono::minutes(10)};
+  RetentionPlan plan = PlanRetention(runs, Keep{1, 0, 0}, guard);
+  EXPECT_EQ(plan.keep, (std::vector<std::string>{"20261105T020000Z"}));
+  // 20261105T030000Z is in the future of this clock: young as well.
+  EXPECT_EQ(plan.young, (std::vector<std::string>{"20261105T010000Z", "20261105T030000Z"}));
+  EXPECT_EQ(plan.remove, (std::vector<std::string>{"20261105T015500Z"}));
+}
+
+TEST(Retention, WithoutATimeoutEveryOtherIncompleteRunGoes) {
+  auto runs = Runs({{"20261105T010000Z", false}, {"20261105T020000Z", true}});
+  RetentionPlan plan = PlanRetention(runs, Keep{1, 0, 0});
+  EXPECT_TRUE(plan.young.empty());
+  EXPECT_EQ(plan.remove, (std::vector<std::string>{"20261105T010000Z"}));
+}
+
+RunInfo Stored(const std::vector<std::pair<const char*, std::uint64_t>>& files) {
+  RunInfo run;
+  run.id = "20261125T023000Z";
+  for (const auto& [name, size] : files) run.objects.push_back({RunKey("nightly", run.id, name), size, {}});
+  return run;
+}
+
+TEST(MissingFiles, AManifestWhoseFilesAreNotAllThereIsNotComplete) {
+  Manifest m = Sample();  // schema.sql 1234 bytes, data.dump 98765 bytes
+  EXPECT_EQ(MissingFiles(Stored({{"schema.sql", 1234}, {"data.dump", 98765}, {"manifest.json", 900}}), m), "");
+  EXPECT_EQ(MissingFiles(Stored({{"schema.sql", 1234}, {"manifest.json", 900}}), m), "data.dump is missing");
+  EXPECT_EQ(MissingFiles(Stored({{"schema.sql", 1234}, {"data.dump", 4096}, {"manifest.json", 900}}), m),
+            "data.dump has 4096 bytes, the manifest lists 98765");
+  EXPECT_EQ(MissingFiles(Stored({{"manifest.json", 900}}), m), "schema.sql is missing");
 }
 
 }  // namespace

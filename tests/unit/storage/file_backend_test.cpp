@@ -126,6 +126,29 @@ TEST_F(FileBackendTest, ListingIsBounded) {
   EXPECT_EQ(all->objects.size(), 20u);
 }
 
+TEST_F(FileBackendTest, ListsAndRemovesEmptyDirectories) {
+  FileBackend backend(pool_, dir_);
+  fs::create_directories(dir_ + "/nightly/20261125T023000Z");
+  fs::create_directories(dir_ + "/nightly/.hidden");
+  fs::create_directories(dir_ + "/nightly/full");
+  std::ofstream(dir_ + "/nightly/full/x") << "x";
+  std::ofstream(dir_ + "/nightly/file") << "a file is not a directory";
+  auto dirs = test::RunWithDeadline(io_, backend.ListDirectories("nightly/*", 100), 5s);
+  ASSERT_TRUE(dirs && dirs->ok()) << (dirs ? dirs->error : "timeout");
+  std::vector<std::string> keys;
+  for (const auto& d : dirs->objects) keys.push_back(d.key);
+  std::sort(keys.begin(), keys.end());
+  EXPECT_EQ(keys, (std::vector<std::string>{"nightly/20261125T023000Z", "nightly/full"}));
+  EXPECT_TRUE(test::RunWithDeadline(io_, backend.RemoveDirectory("nightly/20261125T023000Z"), 5s)->ok());
+  EXPECT_FALSE(fs::exists(dir_ + "/nightly/20261125T023000Z"));
+  // Not empty, or gone: left alone, no error.
+  EXPECT_TRUE(test::RunWithDeadline(io_, backend.RemoveDirectory("nightly/full"), 5s)->ok());
+  EXPECT_TRUE(fs::exists(dir_ + "/nightly/full/x"));
+  EXPECT_TRUE(test::RunWithDeadline(io_, backend.RemoveDirectory("nightly/none"), 5s)->ok());
+  auto file = test::RunWithDeadline(io_, backend.RemoveDirectory("nightly/file"), 5s);
+  EXPECT_EQ(file->error, "remove directory " + dir_ + "/nightly/file: Not a directory");
+}
+
 TEST_F(FileBackendTest, PutGetDeleteRoundTrip) {
   FileBackend backend(pool_, dir_);
   auto put = test::RunWithDeadline(io_, backend.Put("a/b/c.txt", "hello"), 5s);
@@ -137,6 +160,7 @@ TEST_F(FileBackendTest, PutGetDeleteRoundTrip) {
   EXPECT_EQ(small->error, "read " + dir_ + "/a/b/c.txt: larger than 2 bytes");
   auto again = test::RunWithDeadline(io_, backend.Put("a/b/c.txt", "x"), 5s);
   EXPECT_EQ(again->error, "write " + dir_ + "/a/b/c.txt: File exists");
+  EXPECT_EQ(AllFiles(dir_), std::vector<std::string>{"a/b/c.txt"}) << "the refused Put's temp file stays";
   auto deleted = test::RunWithDeadline(io_, backend.Delete("a/b/c.txt"), 5s);
   EXPECT_TRUE(deleted->ok());
   auto gone = test::RunWithDeadline(io_, backend.Delete("a/b/c.txt"), 5s);
