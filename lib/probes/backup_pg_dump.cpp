@@ -11,6 +11,7 @@
 #include "config/node_reader.hpp"
 #include "probes/backup_common.hpp"
 #include "probes/backup_probes.hpp"
+#include "restore/pg_tools.hpp"
 #include "targets/postgres_target.hpp"
 #include "targets/storage_target.hpp"
 
@@ -80,22 +81,6 @@ std::string CountQuery(const std::vector<Table>& tables) {
   return sql;
 }
 
-// libpq settings of `conninfo` as the environment variables libpq reads
-// (PGHOST, PGPASSWORD, …): a child's command line is visible to every user.
-std::map<std::string, std::string> ConninfoEnvironment(const std::string& conninfo, const std::string& database) {
-  std::map<std::string, std::string> env;
-  char* error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
-  if (error) PQfreemem(error);
-  for (PQconninfoOption* o = options; o && o->keyword; ++o) {
-    if (o->val && *o->val && o->envvar) env[o->envvar] = o->val;
-  }
-  if (options) PQconninfoFree(options);
-  env["PGDATABASE"] = database;  // the snapshot's database, whatever the defaults say
-  if (!env.contains("PGAPPNAME")) env["PGAPPNAME"] = "drwatchd pg_dump";
-  return env;
-}
-
 struct Snapshot {
   std::string id;
   std::string server_version;
@@ -154,7 +139,7 @@ class BackupPgDump final : public BackupJob {
       }
       program = dir + "/pg_dump";
     }
-    auto env = ConninfoEnvironment(target.conninfo(), snap.database);
+    auto env = restore::PgEnvironment(target.conninfo(), snap.database, "drwatchd pg_dump").set;
     for (const Dump& dump : kDumps) {
       SpawnSpec spec;
       spec.argv = {program, "--snapshot=" + snap.id, std::string(dump.format), "--no-password"};
