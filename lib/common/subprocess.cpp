@@ -48,16 +48,33 @@ bool MakePipe(Fd& read_end, Fd& write_end) {
   return true;
 }
 
-// The child's environment: the daemon's, minus unset_env, plus env.
+// True when `name` matches `pattern`: equal, or a prefix ending in '*'.
+bool NameMatches(std::string_view name, std::string_view pattern) {
+  if (pattern.ends_with('*')) return name.starts_with(pattern.substr(0, pattern.size() - 1));
+  return name == pattern;
+}
+
+bool Inherited(std::string_view name, const SpawnSpec& spec) {
+  for (std::string_view allowed : kChildEnvironment) {
+    if (name == allowed) return true;
+  }
+  for (const auto& pattern : spec.inherit_env) {
+    if (NameMatches(name, pattern)) return true;
+  }
+  return false;
+}
+
+// The child's environment: built from an allow-list, never the daemon's whole
+// environment (it may hold the secrets ${env:} expanded, which a child could
+// leak into a dump, a core file or /proc/PID/environ).
 std::vector<std::string> BuildEnvironment(const SpawnSpec& spec) {
-  std::map<std::string, std::string> merged;
+  std::map<std::string, std::string> merged{{"PATH", kDefaultChildPath}};
   for (char** e = environ; e && *e; ++e) {
     std::string_view entry(*e);
     auto eq = entry.find('=');
-    if (eq == std::string_view::npos) continue;
+    if (eq == std::string_view::npos || !Inherited(entry.substr(0, eq), spec)) continue;
     merged[std::string(entry.substr(0, eq))] = std::string(entry.substr(eq + 1));
   }
-  for (const auto& name : spec.unset_env) merged.erase(name);
   for (const auto& [name, value] : spec.env) merged[name] = value;
   std::vector<std::string> out;
   out.reserve(merged.size());

@@ -1,8 +1,10 @@
 #pragma once
 // Child processes on the event loop (pg_dump, pg_restore, psql, tar): no
-// shell, arguments as a vector, extra environment (connection secrets go
-// there, never on the command line where ps shows them), stdout/stderr as
-// Asio pipes, exit observed through a pidfd, so nothing ever blocks the loop.
+// shell, arguments as a vector, a minimal environment built for the child
+// (connection secrets go there, never on the command line where ps shows
+// them; the daemon's own environment, which may hold ${env:} secrets, is not
+// inherited), stdout/stderr as Asio pipes, exit observed through a pidfd, so
+// nothing ever blocks the loop.
 //
 // Each child leads its own process group; Kill() signals the whole group
 // (pg_dump -j workers included). A Subprocess destroyed while its child runs
@@ -20,10 +22,19 @@
 
 namespace drwatch {
 
+/// The daemon's variables every child gets, when set (PATH defaults to
+/// kDefaultChildPath): nothing else of the daemon's environment is passed on.
+inline constexpr const char* kChildEnvironment[] = {"PATH", "HOME", "LANG", "LC_ALL", "TZ"};
+inline constexpr char kDefaultChildPath[] = "/usr/local/bin:/usr/bin:/bin";
+
+/// What to start. The child's environment is kChildEnvironment taken from the
+/// daemon's, then `inherit_env`, then `env` (each wins over the one before).
 struct SpawnSpec {
   std::vector<std::string> argv;            // argv[0]: absolute path of the program
-  std::map<std::string, std::string> env;   // added to (or replacing in) the daemon's environment
-  std::vector<std::string> unset_env;       // removed from it (e.g. PGPASSWORD of the daemon's own)
+  std::map<std::string, std::string> env;   // the child's own variables (PGHOST, PGPASSWORD, LC_ALL=C)
+  /// Further names passed on from the daemon's environment; "PG*" passes
+  /// every name starting with "PG" (restore latest: the operator's PGPASSWORD).
+  std::vector<std::string> inherit_env;
   std::string cwd;                          // empty: inherit
   bool pipe_stdin = false;                  // else /dev/null
   bool pipe_stdout = true;                  // else /dev/null

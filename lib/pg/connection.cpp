@@ -16,6 +16,29 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr char kCancelled[] = "cancelled";
+
+// With row_security = off, reading a table whose rows RLS would filter fails
+// with 42501 "query would be affected by row-level security policy for table
+// "t"". The message names neither the schema nor the role: this finds both
+// ($1: the table's name as a literal). Among tables of that name with RLS,
+// the one the search_path sees wins.
+constexpr char kRowSecurityWhoSql[] =
+    "SELECT current_user::text, (SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = $1 AND c.relrowsecurity "
+    "ORDER BY pg_table_is_visible(c.oid) DESC, n.nspname LIMIT 1)";
+constexpr std::chrono::milliseconds kRowSecurityWhoTimeout{2000};
+
+bool IsRowSecurityError(const QueryResult& r) {
+  return r.sqlstate == "42501" && r.error.find("row-level security") != std::string::npos;
+}
+
+// The text between the first pair of double quotes, or "".
+std::string FirstQuoted(std::string_view text) {
+  auto open = text.find('"');
+  auto close = open == std::string_view::npos ? open : text.find('"', open + 1);
+  if (close == std::string_view::npos) return "";
+  return std::string(text.substr(open + 1, close - open - 1));
+}
 // Detached PQcancel threads allowed at once. Each blocks until the server
 // answers, which a frozen server never does; beyond the cap the query is left
 // to its statement_timeout.
@@ -139,7 +162,11 @@ bool Absorb(const PGresult* result, QueryResult& out) {
       return true;
     case PGRES_FATAL_ERROR:
     case PGRES_BAD_RESPONSE:
-      if (out.error.empty()) out.error = ResultError(result);
+      if (out.error.empty()) {
+        out.error = ResultError(result);
+        const char* sqlstate = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+        out.sqlstate = sqlstate ? sqlstate : "";
+      }
       return true;
     case PGRES_COPY_IN:
     case PGRES_COPY_OUT:
@@ -326,12 +353,30 @@ asio::awaitable<QueryResult> Connection::Run(std::string sql, bool keep_transact
   if (outcome != Outcome::kDone) d.broken = true;
   if (outcome == Outcome::kCancelled && out.error.empty()) out.error = "query cancelled";
   if (outcome == Outcome::kBroken && out.error.empty()) out.error = ConnError(d.conn);
+  if (outcome == Outcome::kDone && IsRowSecurityError(out)) {
+    std::string explained = co_await ExplainRowSecurity(out.error);
+    out.error = std::move(explained);
+  }
   if (!out.ok()) {
     out.columns.clear();
     out.column_types.clear();
     out.rows.clear();
   }
   co_return out;
+}
+
+asio::awaitable<std::string> Connection::ExplainRowSecurity(std::string error) {
+  std::string table = FirstQuoted(error);
+  if (table.empty()) co_return error;
+  std::unique_ptr<char, decltype(&PQfreemem)> literal(PQescapeLiteral(impl_->conn, table.data(), table.size()),
+                                                      &PQfreemem);
+  if (!literal) co_return error;
+  std::string sql = kRowSecurityWhoSql;
+  sql.replace(sql.find("$1"), 2, literal.get());
+  QueryResult who = co_await Run(WrapReadOnly(sql, kRowSecurityWhoTimeout), false);
+  if (!who.ok() || who.rows.size() != 1 || !who.rows[0][0]) co_return error;
+  co_return "row-level security hides rows of " + who.rows[0][1].value_or(table) + " from role " +
+      *who.rows[0][0] + ": grant it BYPASSRLS (checks run with row_security = off, so a policy is not enough)";
 }
 
 std::optional<double> NumberOf(const std::optional<std::string>& text) {
@@ -354,7 +399,10 @@ std::string_view TrimQuery(std::string_view query) {
 std::string WrapReadOnly(std::string_view query, std::chrono::milliseconds timeout) {
   // statement_timeout = 0 would mean no limit at all.
   auto ms = std::max<std::chrono::milliseconds::rep>(timeout.count(), 1);
-  std::string sql = "BEGIN READ ONLY; SET LOCAL statement_timeout = '" + std::to_string(ms) + "ms'; ";
+  // row_security = off: a check must fail when RLS hides rows from its role,
+  // not report "no rows" (which reads as "no activity").
+  std::string sql = "BEGIN READ ONLY; SET LOCAL statement_timeout = '" + std::to_string(ms) +
+                    "ms'; SET LOCAL row_security = off; ";
   auto body = TrimQuery(query);
   sql += body;
   // A trailing "-- comment" would swallow "; COMMIT": end its line first.

@@ -21,15 +21,18 @@ namespace drwatch::pg {
 /// The rows of the last result set a query string returned, as text.
 struct QueryResult {
   std::string error;  // empty on success; the server's or libpq's message, one line
+  std::string sqlstate;  // the server's SQLSTATE of the error ("42501"), else empty
   std::vector<std::string> columns;
   std::vector<Oid> column_types;
   std::vector<std::vector<std::optional<std::string>>> rows;  // nullopt is SQL NULL
   bool ok() const { return error.empty(); }
 };
 
-/// Wraps a query so that it is read-only, bounded server-side and safe through
-/// transaction pooling (PgBouncer, Supavisor):
-/// "BEGIN READ ONLY; SET LOCAL statement_timeout = '<ms>ms'; <query>; COMMIT".
+/// Wraps a query so that it is read-only, bounded server-side, safe through
+/// transaction pooling (PgBouncer, Supavisor) and never silently filtered by
+/// row-level security (a table whose rows RLS would hide is an error instead):
+/// "BEGIN READ ONLY; SET LOCAL statement_timeout = '<ms>ms';
+///  SET LOCAL row_security = off; <query>; COMMIT".
 /// Trailing semicolons and white space of `query` are dropped.
 std::string WrapReadOnly(std::string_view query, std::chrono::milliseconds timeout);
 
@@ -58,7 +61,10 @@ class Connection {
                                                                      std::string& error);
 
   /// Sends `sql` with the simple query protocol and collects the last result
-  /// set. After an error it rolls back an open transaction. If the awaiting
+  /// set. After an error it rolls back an open transaction. PostgreSQL's
+  /// "query would be affected by row-level security policy" becomes
+  /// "row-level security hides rows of SCHEMA.TABLE from role ROLE: grant it
+  /// BYPASSRLS (…)". If the awaiting
   /// coroutine is cancelled mid-query, the connection is marked broken; its
   /// destruction then cancels the query server-side.
   boost::asio::awaitable<QueryResult> Execute(std::string sql);
@@ -86,6 +92,7 @@ class Connection {
  private:
   explicit Connection(std::unique_ptr<Impl> impl);
   boost::asio::awaitable<QueryResult> Run(std::string sql, bool keep_transaction);
+  boost::asio::awaitable<std::string> ExplainRowSecurity(std::string error);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -16,6 +16,7 @@
 #include "config/node_reader.hpp"
 #include "probes/backup_common.hpp"
 #include "probes/backup_probes.hpp"
+#include "restore/pg_tools.hpp"
 #include "restore/structure.hpp"
 #include "targets/postgres_target.hpp"
 #include "targets/storage_target.hpp"
@@ -86,22 +87,6 @@ std::string CountQuery(const std::vector<Table>& tables) {
   return sql;
 }
 
-// libpq settings of `conninfo` as the environment variables libpq reads
-// (PGHOST, PGPASSWORD, …): a child's command line is visible to every user.
-std::map<std::string, std::string> ConninfoEnvironment(const std::string& conninfo, const std::string& database) {
-  std::map<std::string, std::string> env;
-  char* error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
-  if (error) PQfreemem(error);
-  for (PQconninfoOption* o = options; o && o->keyword; ++o) {
-    if (o->val && *o->val && o->envvar) env[o->envvar] = o->val;
-  }
-  if (options) PQconninfoFree(options);
-  env["PGDATABASE"] = database;  // the snapshot's database, whatever the defaults say
-  if (!env.contains("PGAPPNAME")) env["PGAPPNAME"] = "drwatchd pg_dump";
-  return env;
-}
-
 struct Snapshot {
   std::string id;
   std::string server_version;
@@ -162,7 +147,7 @@ class BackupPgDump final : public BackupJob {
     std::string program = pg_dump_path_.empty() ? dir + "/pg_dump" : pg_dump_path_;
     // pg_dumpall of the server's version, else the one beside pg_dump_path.
     std::string dumpall = (dir.empty() ? program.substr(0, program.rfind('/')) : dir) + "/pg_dumpall";
-    auto env = ConninfoEnvironment(target.conninfo(), snap.database);
+    auto env = restore::PgEnvironment(target.conninfo(), snap.database, "drwatchd pg_dump").set;
     struct Child {
       std::string file, program;
       std::vector<std::string> argv;

@@ -3,9 +3,11 @@
 // expected and the body matches body_regex. The deadline covers DNS, connect,
 // TLS and the body: the runner cancels the request.
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <charconv>
-#include <regex>
+#include <memory>
 
 #include "config/node_reader.hpp"
 #include "probes/http_probes.hpp"
@@ -16,6 +18,9 @@ namespace {
 
 // body_regex sees this much of the body; the rest is not read.
 constexpr std::size_t kBodyLimit = 64 * 1024;
+// RE2's budget for one compiled body_regex (program and DFA cache). A search
+// that exhausts the DFA cache falls back to the NFA: slower, still linear.
+constexpr std::int64_t kRegexMaxMem = 4 << 20;
 
 class HttpProbe final : public Probe {
  public:
@@ -24,8 +29,7 @@ class HttpProbe final : public Probe {
     std::string path;
     std::string body;
     std::vector<int> expect_status;  // empty: any 2xx
-    std::optional<std::regex> body_regex;
-    std::string body_regex_text;
+    std::shared_ptr<const re2::RE2> body_regex;
   };
 
   explicit HttpProbe(Options options) : o_(std::move(options)) {}
@@ -70,8 +74,10 @@ class HttpProbe final : public Probe {
     if (!StatusExpected(response.status)) {
       return ProbeResult::Fail(status + ", expected " + ExpectedText());
     }
-    if (o_.body_regex && !std::regex_search(response.body, *o_.body_regex)) {
-      return ProbeResult::Fail(status + ", body does not match /" + o_.body_regex_text + "/");
+    // RE2 runs in time linear in the body (no backtracking, no recursion per
+    // character as std::regex has), so 64 KiB cannot stall the loop.
+    if (o_.body_regex && !re2::RE2::PartialMatch(response.body, *o_.body_regex)) {
+      return ProbeResult::Fail(status + ", body does not match /" + o_.body_regex->pattern() + "/");
     }
     ProbeResult ok = ProbeResult::Ok();
     ok.reason = status;
@@ -108,16 +114,51 @@ bool ReadExpectStatus(config::NodeReader& check, std::vector<int>& out) {
   return ok;
 }
 
+// The lookaround a refused pattern starts at `arg` ("(?=", "(?<!", …), or "".
+// RE2 reports only "(?<" for lookbehind, so read on in the pattern.
+std::string Lookaround(const re2::RE2& regex) {
+  if (regex.error_code() != re2::RE2::ErrorBadPerlOp) return "";
+  const std::string& arg = regex.error_arg();
+  if (arg == "(?=" || arg == "(?!") return arg;
+  std::size_t at = regex.pattern().find(arg);
+  if (arg != "(?<" || at == std::string::npos || at + 3 >= regex.pattern().size()) return "";
+  char next = regex.pattern()[at + 3];
+  return next == '=' || next == '!' ? arg + next : "";
+}
+
+// Why RE2 refused `regex`, worded for someone who wrote it for PCRE or
+// JavaScript: backreferences and lookaround get a sentence of their own.
+std::string RegexError(const re2::RE2& regex) {
+  const std::string& arg = regex.error_arg();
+  if (regex.error_code() == re2::RE2::ErrorBadEscape && arg.size() == 2 && arg[1] >= '1' && arg[1] <= '9') {
+    return "unsupported regular expression: backreference " + arg +
+           " (RE2 syntax matches in linear time and has no backreferences)";
+  }
+  if (std::string look = Lookaround(regex); !look.empty()) {
+    return "unsupported regular expression: lookaround " + look +
+           " (RE2 syntax matches in linear time and has no lookahead or lookbehind)";
+  }
+  if (regex.error_code() == re2::RE2::ErrorPatternTooLarge) {
+    return "regular expression too large (over the " + std::to_string(kRegexMaxMem >> 20) +
+           " MiB budget: use fewer or smaller repetitions)";
+  }
+  return "invalid regular expression: " + regex.error();
+}
+
+// body_regex: RE2 syntax (Go's regexp, as in blackbox_exporter), compiled
+// here, once; a search is unanchored.
 bool ReadBodyRegex(config::NodeReader& check, HttpProbe::Options& o) {
   auto text = check.String("body_regex");
   if (!text) return !check.Has("body_regex");
-  try {
-    o.body_regex.emplace(*text, std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    check.Error("body_regex", "invalid regular expression: " + std::string(e.what()));
+  re2::RE2::Options options;
+  options.set_max_mem(kRegexMaxMem);
+  options.set_log_errors(false);  // the catalogue error says it
+  auto regex = std::make_shared<const re2::RE2>(*text, options);
+  if (!regex->ok()) {
+    check.Error("body_regex", RegexError(*regex));
     return false;
   }
-  o.body_regex_text = *text;
+  o.body_regex = std::move(regex);
   return true;
 }
 

@@ -2,8 +2,8 @@
 // a gauge drwatch_query_<column>, labelled with the columns declared in
 // `labels` (postgres_exporter's custom-query style). Other columns are ignored.
 
+#include <algorithm>
 #include <charconv>
-#include <regex>
 
 #include "config/node_reader.hpp"
 #include "probes/postgres_probes.hpp"
@@ -38,9 +38,11 @@ std::optional<double> ToNumber(const std::string& text) {
   return value;
 }
 
+// [a-z_][a-z0-9_]*
 bool IsMetricNamePart(const std::string& s) {
-  static const std::regex re("[a-z_][a-z0-9_]*");
-  return std::regex_match(s, re);
+  auto lower = [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; };
+  if (s.empty() || !lower(s[0])) return false;
+  return std::all_of(s.begin(), s.end(), [&](char c) { return lower(c) || (c >= '0' && c <= '9'); });
 }
 
 class PostgresQuery final : public Probe {

@@ -45,27 +45,18 @@ std::string Quote(std::string_view value) {
 
 }  // namespace
 
-PgEnv PgEnvironment(const std::string& conninfo, const std::string& dbname) {
+PgEnv PgEnvironment(const std::string& conninfo, const std::string& dbname, const std::string& application_name) {
   PgEnv env;
-  Options defaults(PQconndefaults());
-  for (auto* d = defaults.get(); d && d->keyword; ++d) {
-    if (d->envvar) env.unset.push_back(d->envvar);
-  }
   Options opts = Parse(conninfo);
   if (!opts) {
     env.error = "invalid connection string";
     return env;
   }
-  std::map<std::string, std::string> var_of;
-  for (auto* d = defaults.get(); d && d->keyword; ++d) {
-    if (d->envvar) var_of[d->keyword] = d->envvar;
-  }
   for (auto* o = opts.get(); o->keyword; ++o) {
-    if (!o->val || !*o->val) continue;
-    auto var = var_of.find(o->keyword);
-    if (var != var_of.end()) env.set[var->second] = o->val;
+    if (o->val && *o->val && o->envvar) env.set[o->envvar] = o->val;
   }
   if (!dbname.empty()) env.set["PGDATABASE"] = dbname;
+  if (!application_name.empty() && !env.set.contains("PGAPPNAME")) env.set["PGAPPNAME"] = application_name;
   return env;
 }
 
@@ -111,7 +102,7 @@ SpawnSpec ToolSpec(std::vector<std::string> argv, const PgEnv& env) {
   SpawnSpec spec;
   spec.argv = std::move(argv);
   spec.env = env.set;
-  spec.unset_env = env.unset;
+  if (env.inherit_own) spec.inherit_env = {"PG*"};
   return spec;
 }
 

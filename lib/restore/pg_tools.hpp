@@ -18,15 +18,19 @@
 namespace drwatch::restore {
 
 /// Environment that makes a libpq program connect as `conninfo` does: each
-/// option set in it as its PQconndefaults variable (PGHOST, PGPASSWORD, …),
-/// the database replaced by `dbname` when not empty. `unset` lists every
-/// libpq variable, so the daemon's own never leak in.
+/// option set in it as the variable libpq reads (PGHOST, PGPASSWORD, …), the
+/// database replaced by `dbname` and PGAPPNAME set to `application_name`
+/// unless conninfo names one (both when not empty). The one place that turns
+/// a conninfo into PG* variables (pg_dump, pg_restore, psql).
 struct PgEnv {
   std::string error;  // conninfo does not parse (no secrets in it)
   std::map<std::string, std::string> set;
-  std::vector<std::string> unset;
+  /// Also pass on the process's own PG* variables (those of `set` win): only
+  /// for an operator's command (restore latest), never in the daemon.
+  bool inherit_own = false;
 };
-PgEnv PgEnvironment(const std::string& conninfo, const std::string& dbname = "");
+PgEnv PgEnvironment(const std::string& conninfo, const std::string& dbname = "",
+                    const std::string& application_name = "");
 
 /// `conninfo` as key=value text with its database replaced by `dbname` (for
 /// a pg::Connection to the scratch database). A secret, like its input.
@@ -53,7 +57,8 @@ struct ToolResult {
 boost::asio::awaitable<ToolResult> RunTool(boost::asio::any_io_executor executor, SpawnSpec spec,
                                            std::size_t out_cap);
 
-/// A spawn spec for `program` with the connection environment `env`.
+/// A spawn spec for `program` with the connection environment `env` (and
+/// otherwise SpawnSpec's minimal one).
 SpawnSpec ToolSpec(std::vector<std::string> argv, const PgEnv& env);
 
 }  // namespace drwatch::restore

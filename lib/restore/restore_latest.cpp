@@ -88,7 +88,7 @@ class LatestRestore {
     // An operator's command: their own PGPASSWORD (the runbook keeps the
     // password off drwatchd's command line) reaches pg_restore as it reached
     // drwatchd's connection; the DSN's settings still win.
-    env.unset.clear();
+    env.inherit_own = true;
     // Into a database that already has objects (--force) some statements may
     // fail ("already exists"): go on, report it, and let the row counts show
     // what is there.

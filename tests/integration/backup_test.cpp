@@ -24,6 +24,7 @@
 #include "backup/digest.hpp"
 #include "backup/manifest.hpp"
 #include "backup/runs.hpp"
+#include "common/subprocess.hpp"
 #include "config/catalogue.hpp"
 #include "storage/file_backend.hpp"
 #include "support/check_runner.hpp"
@@ -312,6 +313,39 @@ TEST_F(BackupTest, AFailingPgDumpGivesItsStderrWithoutThePassword) {
   EXPECT_EQ(args.find(PgCluster::kPassword), std::string::npos) << args;
   EXPECT_TRUE(CompleteRuns("nightly").empty());
   EXPECT_TRUE(PollUntil(io_, [&] { return AllFiles(store_dir_).empty(); }, 2s)) << "uncommitted schema.sql left behind";
+}
+
+// Issue 10 §6 / issue 12 "Secrets": pg_dump gets PATH, the locale, HOME and
+// its own PG* variables, never the daemon's environment (here the ${env:}
+// variable the DSN's password comes from, and an unrelated secret).
+TEST_F(BackupTest, PgDumpSeesOnlyItsOwnEnvironment) {
+  ::setenv("DRWATCH_TEST_PGPASSWORD", PgCluster::kPassword, 1);
+  ::setenv("DRWATCH_TEST_SECRET", "daemon-only-secret-2718", 1);
+  std::string script = dir_ + "/pg_dump_env";
+  std::string env_file = dir_ + "/pg_dump.env";
+  std::ofstream(script) << "#!/bin/sh\n"
+                           "/usr/bin/env >> " << env_file << "\n"
+                           "exec " << PostgresBinDir(15) << "/pg_dump \"$@\"\n";
+  fs::permissions(script, fs::perms::owner_all);
+  Load(cluster().DsnFor(PgCluster::kPasswordUser, "${env:DRWATCH_TEST_PGPASSWORD}"),
+       PgDumpCheck("    pg_dump_path: " + script + "\n"));
+  auto result = Run("nightly");
+  ::unsetenv("DRWATCH_TEST_PGPASSWORD");
+  ::unsetenv("DRWATCH_TEST_SECRET");
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(result->success) << result->reason;
+  std::string env = ReadFile(env_file);
+  EXPECT_EQ(env.find("daemon-only-secret-2718"), std::string::npos) << env;
+  EXPECT_EQ(env.find("DRWATCH_"), std::string::npos) << env;
+  EXPECT_NE(env.find("PGPASSWORD=" + std::string(PgCluster::kPassword) + "\n"), std::string::npos);
+  EXPECT_NE(env.find("PGAPPNAME=drwatchd pg_dump\n"), std::string::npos) << env;
+  std::istringstream lines(env);
+  for (std::string line; std::getline(lines, line);) {
+    std::string name = line.substr(0, line.find('='));
+    EXPECT_TRUE(name.starts_with("PG") || name == "PATH" || name == "HOME" || name == "LANG" || name == "LC_ALL" ||
+                name == "TZ" || name == "PWD")  // PWD: set by /bin/sh itself
+        << "pg_dump got " << name;
+  }
 }
 
 TEST_F(BackupTest, UnwritableStorageFailsWithoutACompleteLookingRun) {

@@ -156,6 +156,79 @@ TEST_F(PostgresProbesTest, RecencyOfAnEmptyTableIsNoRows) {
   }
 }
 
+// Issue 10 §4: under RLS a recency check used to read "no rows" (no
+// activity) when the truth was "this role cannot see the rows". Checks run
+// with row_security = off, so only a role that bypasses RLS reads the table;
+// a policy for the role is not enough (PostgreSQL then refuses the query too).
+TEST_F(PostgresProbesTest, RowLevelSecurityFailsTheCheckWithTheReasonInsteadOfNoRows) {
+  cluster().Exec(R"sql(
+    CREATE TABLE audit_logs (created_at timestamptz NOT NULL);
+    INSERT INTO audit_logs VALUES (now());
+    ALTER TABLE audit_logs ENABLE ROW LEVEL SECURITY;
+    CREATE ROLE drwatch_monitor LOGIN IN ROLE pg_monitor;
+    CREATE ROLE drwatch_with_policy LOGIN IN ROLE pg_monitor;
+    CREATE ROLE drwatch_bypass LOGIN BYPASSRLS IN ROLE pg_monitor;
+    GRANT SELECT ON audit_logs TO drwatch_monitor, drwatch_with_policy, drwatch_bypass;
+    CREATE POLICY drwatch_reads ON audit_logs FOR SELECT TO drwatch_with_policy USING (true);
+    -- The least privilege that works without BYPASSRLS: a function of the
+    -- table's owner that returns only the newest time.
+    CREATE FUNCTION audit_logs_newest() RETURNS timestamptz LANGUAGE sql STABLE SECURITY DEFINER
+      SET search_path = public AS 'SELECT max(created_at) FROM audit_logs';
+    REVOKE EXECUTE ON FUNCTION audit_logs_newest() FROM PUBLIC;
+    GRANT EXECUTE ON FUNCTION audit_logs_newest() TO drwatch_monitor;
+    -- The owner itself, when RLS is forced on it.
+    CREATE ROLE app_owner LOGIN;
+    CREATE TABLE forced_logs (created_at timestamptz NOT NULL);
+    INSERT INTO forced_logs VALUES (now());
+    ALTER TABLE forced_logs OWNER TO app_owner;
+    ALTER TABLE forced_logs ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+  )sql");
+  constexpr char kChecks[] = R"yaml(
+  - {name: recency, kind: postgres.recency, target: db, query: SELECT max(created_at) FROM audit_logs, max_age: 1h}
+  - {name: count, kind: postgres.query, target: db, query: "SELECT count(*) AS n FROM audit_logs"}
+  - {name: forced, kind: postgres.recency, target: db, query: SELECT max(created_at) FROM forced_logs, max_age: 1h}
+  - {name: through_function, kind: postgres.recency, target: db, query: SELECT audit_logs_newest(), max_age: 1h}
+)yaml";
+  auto Reason = [](const std::string& role, const std::string& table) {
+    return "query: row-level security hides rows of " + table + " from role " + role +
+           ": grant it BYPASSRLS (checks run with row_security = off, so a policy is not enough)";
+  };
+  for (const char* role : {"drwatch_monitor", "drwatch_with_policy"}) {
+    auto catalogue = Load(cluster().DsnFor(role, ""), kChecks);
+    ASSERT_TRUE(catalogue);
+    for (int i = 0; i < 2; ++i) {  // the shared connection stays usable
+      for (const char* check : {"recency", "count"}) {
+        auto r = Run(Check(*catalogue, check));
+        ASSERT_TRUE(r);
+        EXPECT_FALSE(r->success) << role << " " << check;
+        EXPECT_EQ(r->reason, Reason(role, "public.audit_logs")) << check;
+      }
+    }
+  }
+  auto catalogue = Load(cluster().DsnFor("drwatch_monitor", ""), kChecks);
+  ASSERT_TRUE(catalogue);
+  auto r = Run(Check(*catalogue, "through_function"));
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->success) << r->reason;
+
+  catalogue = Load(cluster().DsnFor("app_owner", ""), kChecks);
+  ASSERT_TRUE(catalogue);
+  r = Run(Check(*catalogue, "forced"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->reason, Reason("app_owner", "public.forced_logs"));
+
+  catalogue = Load(cluster().DsnFor("drwatch_bypass", ""), kChecks);
+  ASSERT_TRUE(catalogue);
+  r = Run(Check(*catalogue, "recency"));
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->success) << r->reason;
+  EXPECT_THAT(r->reason, StartsWith("newest row is "));
+  r = Run(Check(*catalogue, "count"));
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->success) << r->reason;
+  EXPECT_THAT(SamplesByName(r->samples), ::testing::ElementsAre(::testing::Pair("drwatch_query_n", 1.0)));
+}
+
 TEST_F(PostgresProbesTest, QueryTurnsNumericColumnsIntoLabelledSamples) {
   auto catalogue = Load(cluster().Dsn(), R"yaml(  - name: lag
     kind: postgres.query

@@ -1,5 +1,6 @@
 #include "common/subprocess.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 namespace drwatch {
@@ -75,16 +77,71 @@ TEST(Subprocess, CapturesOutputAndExitCode) {
   EXPECT_EQ(r.status.Describe(), "exit code 3");
 }
 
-TEST(Subprocess, PassesEnvironmentAndRemovesUnsetNames) {
-  ::setenv("DRWATCH_TEST_INHERITED", "yes", 1);
-  ::setenv("DRWATCH_TEST_REMOVED", "no", 1);
-  SpawnSpec spec =
-      Spec({"/bin/sh", "-c", "echo \"$DRWATCH_TEST_SECRET|$DRWATCH_TEST_INHERITED|${DRWATCH_TEST_REMOVED-unset}\""});
-  spec.env = {{"DRWATCH_TEST_SECRET", "s3cr3t"}};
-  spec.unset_env = {"DRWATCH_TEST_REMOVED"};
+// The child's whole environment, one "NAME=value" per line.
+std::vector<std::string> ChildEnvironment(SpawnSpec spec) {
+  spec.argv = {"/usr/bin/env"};
   auto r = RunToEnd(spec);
-  EXPECT_EQ(r.out, "s3cr3t|yes|unset\n");
-  EXPECT_TRUE(r.status.ok());
+  EXPECT_TRUE(r.status.ok()) << r.err;
+  std::vector<std::string> lines;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// Issue 10 §6 / issue 12 "Secrets": a secret the daemon holds in its
+// environment (${env:} expansion) never reaches a child.
+TEST(Subprocess, ChildrenGetAMinimalEnvironmentNotTheDaemons) {
+  ::setenv("DRWATCH_TEST_SECRET", "s3cr3t-from-the-daemon", 1);
+  ::setenv("PGPASSWORD", "daemon-own-pg-password", 1);
+  ::setenv("AWS_SECRET_ACCESS_KEY", "daemon-s3-key", 1);
+  ::setenv("LANG", "C.UTF-8", 1);
+  SpawnSpec spec;
+  spec.env = {{"PGHOST", "127.0.0.1"}, {"LC_ALL", "C"}};
+  auto env = ChildEnvironment(spec);
+  std::vector<std::string> names;
+  for (const auto& line : env) names.push_back(line.substr(0, line.find('=')));
+  for (const auto& name : names) {
+    EXPECT_TRUE(name == "PATH" || name == "HOME" || name == "LANG" || name == "LC_ALL" || name == "TZ" ||
+                name == "PGHOST")
+        << "the child got " << name;
+  }
+  EXPECT_THAT(env, ::testing::Contains("PATH=" + std::string(std::getenv("PATH"))));
+  EXPECT_THAT(env, ::testing::Contains("LANG=C.UTF-8"));
+  EXPECT_THAT(env, ::testing::Contains("LC_ALL=C"));
+  EXPECT_THAT(env, ::testing::Contains("PGHOST=127.0.0.1"));
+  for (const auto& line : env) {
+    EXPECT_EQ(line.find("s3cr3t-from-the-daemon"), std::string::npos) << line;
+    EXPECT_EQ(line.find("daemon-own-pg-password"), std::string::npos) << line;
+    EXPECT_EQ(line.find("daemon-s3-key"), std::string::npos) << line;
+  }
+  ::unsetenv("DRWATCH_TEST_SECRET");
+  ::unsetenv("PGPASSWORD");
+  ::unsetenv("AWS_SECRET_ACCESS_KEY");
+}
+
+TEST(Subprocess, PathHasADefaultWhenTheDaemonHasNone) {
+  std::string saved = std::getenv("PATH") ? std::getenv("PATH") : "";
+  ::unsetenv("PATH");
+  auto env = ChildEnvironment(SpawnSpec{});
+  ::setenv("PATH", saved.c_str(), 1);
+  EXPECT_THAT(env, ::testing::Contains(std::string("PATH=") + kDefaultChildPath));
+}
+
+// restore latest: the operator's own PG* variables, and the spec's own win.
+TEST(Subprocess, InheritsOnlyTheNamesAskedFor) {
+  ::setenv("PGPASSWORD", "operator-pw", 1);
+  ::setenv("PGUSER", "operator", 1);
+  ::setenv("DRWATCH_TEST_SECRET", "s3cr3t", 1);
+  SpawnSpec spec;
+  spec.inherit_env = {"PG*"};
+  spec.env = {{"PGUSER", "from-dsn"}};
+  auto env = ChildEnvironment(spec);
+  EXPECT_THAT(env, ::testing::Contains("PGPASSWORD=operator-pw"));
+  EXPECT_THAT(env, ::testing::Contains("PGUSER=from-dsn"));
+  EXPECT_THAT(env, ::testing::Not(::testing::Contains("DRWATCH_TEST_SECRET=s3cr3t")));
+  ::unsetenv("PGPASSWORD");
+  ::unsetenv("PGUSER");
+  ::unsetenv("DRWATCH_TEST_SECRET");
 }
 
 TEST(Subprocess, UsesWorkingDirectoryAndStdinFile) {

@@ -11,22 +11,23 @@ using namespace std::chrono_literals;
 
 TEST(WrapReadOnly, ExactString) {
   EXPECT_EQ(WrapReadOnly("SELECT 1", 2500ms),
-            "BEGIN READ ONLY; SET LOCAL statement_timeout = '2500ms'; SELECT 1; COMMIT");
+            "BEGIN READ ONLY; SET LOCAL statement_timeout = '2500ms'; SET LOCAL row_security = off; SELECT 1; COMMIT");
 }
 
 TEST(WrapReadOnly, DropsTrailingSemicolonsAndWhiteSpace) {
   EXPECT_EQ(WrapReadOnly("  SELECT max(created_at) FROM t ;\n ;\t\n", 10s),
-            "BEGIN READ ONLY; SET LOCAL statement_timeout = '10000ms';   SELECT max(created_at) FROM t; COMMIT");
+            "BEGIN READ ONLY; SET LOCAL statement_timeout = '10000ms'; SET LOCAL row_security = off;   SELECT max(created_at) FROM t; COMMIT");
 }
 
 TEST(WrapReadOnly, ZeroTimeoutStillBoundsTheStatement) {
   // statement_timeout = 0 would disable the limit.
-  EXPECT_EQ(WrapReadOnly("SELECT 1", 0ms), "BEGIN READ ONLY; SET LOCAL statement_timeout = '1ms'; SELECT 1; COMMIT");
+  EXPECT_EQ(WrapReadOnly("SELECT 1", 0ms),
+            "BEGIN READ ONLY; SET LOCAL statement_timeout = '1ms'; SET LOCAL row_security = off; SELECT 1; COMMIT");
 }
 
 TEST(WrapReadOnly, ATrailingCommentCannotSwallowCommit) {
   EXPECT_EQ(WrapReadOnly("SELECT 1 -- the answer\n;", 1000ms),
-            "BEGIN READ ONLY; SET LOCAL statement_timeout = '1000ms'; SELECT 1 -- the answer\n; COMMIT");
+            "BEGIN READ ONLY; SET LOCAL statement_timeout = '1000ms'; SET LOCAL row_security = off; SELECT 1 -- the answer\n; COMMIT");
 }
 
 TEST(TrimQuery, DropsOnlyTrailingSemicolonsAndWhiteSpace) {

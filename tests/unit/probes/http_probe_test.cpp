@@ -154,6 +154,47 @@ TEST_F(HttpProbeTest, MatchesOnlyTheFirst64KiB) {
   EXPECT_EQ(r->reason, "status 200, body does not match /MARKER/");
 }
 
+// std::regex recursed once per character here: a 30 KB body overflowed the
+// stack (SIGSEGV) and ^(a+)+$ backtracked for ever. RE2 answers in linear
+// time while the loop keeps turning.
+TEST_F(HttpProbeTest, AHostileBodyOrPatternNeitherCrashesNorStallsTheLoop) {
+  TestHttpServer server;
+  const std::string as(60 * 1024, 'a');
+  struct Case {
+    std::string regex, body, reason;
+  };
+  const Case cases[] = {
+      {"a+!", as, "status 200, body does not match /a+!/"},
+      {"a+!", as + "!", "status 200"},
+      {"^(a+)+$", as + "b", "status 200, body does not match /^(a+)+$/"},
+      {"^(a+)+$", as, "status 200"},
+      {"(x+x+)+y", std::string(60 * 1024, 'x'), "status 200, body does not match /(x+x+)+y/"},
+  };
+  for (const Case& c : cases) {
+    server.Respond({200, {}, c.body});
+    ASSERT_TRUE(Load(Url(server), "    body_regex: '" + c.regex + "'\n"));
+    LoopWatch watch(io_, 5ms);
+    auto r = Run();
+    ASSERT_TRUE(r) << c.regex;
+    EXPECT_EQ(r->reason, c.reason);
+    EXPECT_EQ(r->success, c.reason == "status 200");
+    EXPECT_LT(watch.worst_lateness(), 50ms) << c.regex;
+  }
+}
+
+TEST_F(HttpProbeTest, BodyRegexSearchesUnanchoredLikeGo) {
+  TestHttpServer server;
+  server.Respond({200, {}, "line one\nstatus: OK\nline three"});
+  for (const char* regex : {"status: OK", "(?i)STATUS: ok", "(?m)^status: OK$", "\\bOK\\b"}) {
+    ASSERT_TRUE(Load(Url(server), std::string("    body_regex: '") + regex + "'\n"));
+    auto r = Run();
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(r->success) << regex << ": " << r->reason;
+  }
+  ASSERT_TRUE(Load(Url(server), "    body_regex: '^status'\n"));  // ^ is the start of the body
+  EXPECT_FALSE(Run()->success);
+}
+
 TEST_F(HttpProbeTest, PostsTheBodyWithTheTargetHeadersFromASecretFile) {
   std::string file = ::testing::TempDir() + "/drwatch_anon_key";
   std::ofstream(file) << "Bearer eyJhbGciOi.anon-key-4711\n";
@@ -268,7 +309,19 @@ const std::vector<BadCase> kBadCases = {
     {"bad_http_expect_status_scalar.yml",
      {":8:20: checks[0].expect_status: expected a list of status codes, e.g. [200, 204]"}},
     {"bad_http_body_regex.yml",
-     {":8:17: checks[0].body_regex: invalid regular expression: Mismatched '(' and ')' in regular expression"}},
+     {":8:17: checks[0].body_regex: invalid regular expression: missing ): (ok"}},
+    {"bad_http_body_regex_backreference.yml",
+     {":8:17: checks[0].body_regex: unsupported regular expression: backreference \\1 (RE2 syntax matches in "
+      "linear time and has no backreferences)"}},
+    {"bad_http_body_regex_lookahead.yml",
+     {":8:17: checks[0].body_regex: unsupported regular expression: lookaround (?= (RE2 syntax matches in "
+      "linear time and has no lookahead or lookbehind)"}},
+    {"bad_http_body_regex_lookbehind.yml",
+     {":8:17: checks[0].body_regex: unsupported regular expression: lookaround (?<! (RE2 syntax matches in "
+      "linear time and has no lookahead or lookbehind)"}},
+    {"bad_http_body_regex_too_large.yml",
+     {":8:17: checks[0].body_regex: regular expression too large (over the 4 MiB budget: use fewer or smaller "
+      "repetitions)"}},
     {"bad_http_ca_file.yml",
      {":5:14: targets.web.ca_file: cannot read CA file /nonexistent/drwatch/ca.pem: No such file or directory"}},
     {"bad_http_url_port.yml", {":4:10: targets.web.url: invalid URL: invalid port \"80a\""}},
