@@ -107,6 +107,8 @@ int App::Run() {
       [this] { return RenderMetrics(); },
       [this] { return catalogue_ != nullptr; },
       [this] { return Reload(); },
+      [this] { return engine::RenderStatusHtml(scheduler_.Snapshot(), options_.telemetry_path); },
+      [this] { return engine::RenderStatusJson(scheduler_.Snapshot()); },
   };
   http_ = std::make_unique<net::HttpServer>(io_.get_executor(), http_options, handlers);
   try {

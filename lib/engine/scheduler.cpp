@@ -341,6 +341,7 @@ void Scheduler::Record(Entry& entry, RunReport report, ProbeOutcome& outcome) {
   if (s.success) s.last_success_timestamp = s.last_run_timestamp;
   s.runs[static_cast<int>(outcome.result)]++;
   s.reason = report.reason;
+  s.details = report.details.substr(0, 16 * 1024);
   s.observed = outcome.probe.observed;
   s.objective_observed = outcome.probe.objective_observed;
   bool keep = outcome.result == RunResult::kTimeout && entry.spec.probe && entry.spec.probe->KeepsSamplesOnTimeout();
@@ -501,6 +502,50 @@ void Scheduler::RunAllOnce(std::function<void(std::vector<RunReport>)> done) {
   }
 }
 
+std::vector<std::pair<const config::Objective*, ObjectiveStatus>> Scheduler::Objectives() const {
+  std::vector<std::pair<const config::Objective*, ObjectiveStatus>> out;
+  if (!catalogue_) return out;
+  double now = WallSeconds();
+  std::vector<CheckFeed> feeds;
+  for (const auto& e : entries_) {
+    const CheckState& s = *e->state;
+    CheckFeed feed{e->spec.objective, {}, {s.has_result, s.success, s.observed, s.last_success_timestamp},
+                   s.objective_observed};
+    for (const auto& ref : e->spec.probe->MeasuredObjectives()) feed.measured.push_back(ref.objective);
+    feeds.push_back(std::move(feed));
+  }
+  for (const auto& objective : catalogue_->objectives) {
+    out.emplace_back(&objective, EvaluateObjective(objective, FeedersOf(objective, feeds), now));
+  }
+  return out;
+}
+
+Status Scheduler::Snapshot() const {
+  Status status;
+  status.now = WallSeconds();
+  for (const auto& e : entries_) {
+    const CheckState& s = *e->state;
+    CheckStatus c;
+    c.name = e->spec.name;
+    c.kind = e->spec.kind;
+    c.target = e->spec.target;
+    c.checklist = e->spec.checklist;
+    c.interval_seconds = config::ToSeconds(e->spec.interval);
+    if (s.has_result) c.last_run = s.last_run_timestamp;
+    c.last_success = s.last_success_timestamp;
+    c.state = CheckStateName(s.has_result, s.success, c.last_run, c.interval_seconds, status.now);
+    c.running = s.running;
+    c.reason = s.reason;
+    c.details = s.details;
+    status.checks.push_back(std::move(c));
+  }
+  for (const auto& [objective, evaluated] : Objectives()) {
+    status.objectives.push_back({objective->id(), config::ToSeconds(objective->target), evaluated.observed,
+                                 evaluated.met});
+  }
+  return status;
+}
+
 void Scheduler::Collect(std::vector<metrics::Sample>& out) const {
   using metrics::MetricType;
   for (const auto& e : entries_) {
@@ -534,18 +579,7 @@ void Scheduler::Collect(std::vector<metrics::Sample>& out) const {
     for (auto& sample : fixed) out.push_back(WithCheckLabels(std::move(sample), e->spec));
   }
   if (!catalogue_) return;
-  double now = WallSeconds();
-  std::vector<CheckFeed> feeds;
-  for (const auto& e : entries_) {
-    const CheckState& s = *e->state;
-    CheckFeed feed{e->spec.objective, {}, {s.has_result, s.success, s.observed, s.last_success_timestamp},
-                   s.objective_observed};
-    for (const auto& ref : e->spec.probe->MeasuredObjectives()) feed.measured.push_back(ref.objective);
-    feeds.push_back(std::move(feed));
-  }
-  for (const auto& objective : catalogue_->objectives) {
-    AppendObjectiveSamples(objective, EvaluateObjective(objective, FeedersOf(objective, feeds), now), out);
-  }
+  for (const auto& [objective, status] : Objectives()) AppendObjectiveSamples(*objective, status, out);
   out.push_back({"drwatch_scheduler_runs_in_flight", "Check runs in flight now.", MetricType::kGauge, {},
                  static_cast<double>(in_flight_)});
   if (writer_) {

@@ -20,6 +20,8 @@
 #include "common/blocking.hpp"
 #include "common/clock.hpp"
 #include "config/catalogue.hpp"
+#include "engine/objectives.hpp"
+#include "engine/status.hpp"
 #include "metrics/sample.hpp"
 
 namespace drwatch::engine {
@@ -39,6 +41,7 @@ struct CheckState {
   std::optional<double> last_success_timestamp;  // unix seconds
   std::array<std::uint64_t, 4> runs{};           // by RunResult
   std::string reason;
+  std::string details;  // the probe's report of the last run, capped (the status page shows it)
   std::optional<double> observed;
   std::map<std::string, double> objective_observed;  // by objective id, from probes that measure several
   std::vector<metrics::Sample> samples;  // the probe's, from the last run
@@ -106,6 +109,8 @@ class Scheduler {
 
   /// Appends every check's, probe's and objective's samples.
   void Collect(std::vector<metrics::Sample>& out) const;
+  /// Every check's state and every objective now, for the status page.
+  Status Snapshot() const;
   /// Runs in flight now.
   int in_flight() const { return in_flight_; }
 
@@ -135,6 +140,7 @@ class Scheduler {
   void Launch(const std::shared_ptr<Entry>& entry, Done done);
   void Finished(const std::shared_ptr<Entry>& entry);
   void Record(Entry& entry, RunReport report, struct ProbeOutcome& outcome);
+  std::vector<std::pair<const config::Objective*, ObjectiveStatus>> Objectives() const;
 
   boost::asio::any_io_executor executor_;
   BlockingPool& pool_;

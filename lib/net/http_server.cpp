@@ -393,9 +393,13 @@ Response HttpServer::Impl::Route(const Request& request) {
   }
   if (path == "/-/reload") return Reload(request);
   if (path == "/") {
-    return IsGetOrHead(method) ? TextResponse(http::status::ok, IndexPage(options_.telemetry_path),
-                                              "text/html; charset=utf-8")
-                               : MethodNotAllowed("GET, HEAD");
+    if (!IsGetOrHead(method)) return MethodNotAllowed("GET, HEAD");
+    std::string page = handlers_.status_page ? handlers_.status_page() : IndexPage(options_.telemetry_path);
+    return TextResponse(http::status::ok, std::move(page), "text/html; charset=utf-8");
+  }
+  if (path == "/status.json" && handlers_.status_json) {
+    if (!IsGetOrHead(method)) return MethodNotAllowed("GET, HEAD");
+    return TextResponse(http::status::ok, handlers_.status_json(), "application/json");
   }
   return TextResponse(http::status::not_found, "Not Found");
 }

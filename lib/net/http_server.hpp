@@ -1,6 +1,6 @@
 #pragma once
-// The HTTP endpoint: /metrics, /-/healthy, /-/ready, /-/reload and an index
-// page, served by Boost.Beast on the daemon's one io_context. Every read and
+// The HTTP endpoint: /metrics, /-/healthy, /-/ready, /-/reload, the status
+// page (/ and /status.json), served by Boost.Beast on the daemon's one io_context. Every read and
 // write has a deadline and request bodies are capped, so slow or half-open
 // clients cannot hold the loop or grow memory.
 
@@ -33,6 +33,10 @@ struct HttpHandlers {
   /// the error text for the response body (500). Asynchronous: loading a
   /// catalogue reads files, which happens off the loop.
   std::function<boost::asio::awaitable<std::string>()> reload;
+  /// The status page (GET /, HTML) and its data (GET /status.json); without
+  /// them / is a page of links.
+  std::function<std::string()> status_page;
+  std::function<std::string()> status_json;
 };
 
 /// Parses a listen address; throws std::invalid_argument naming what is wrong.

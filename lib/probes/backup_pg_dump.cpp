@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "config/node_reader.hpp"
+#include "pg/quote.hpp"
 #include "probes/backup_common.hpp"
 #include "probes/backup_probes.hpp"
 #include "restore/pg_tools.hpp"
@@ -44,21 +45,8 @@ struct Table {
   std::string quoted;  // "\"auth\".\"users\""
 };
 
-std::string QuoteIdent(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
-// An E'' literal is read the same whatever standard_conforming_strings says.
-std::string QuoteLiteral(std::string_view s) {
-  std::string out = "E'";
-  for (char c : s) {
-    if (c == '\'' || c == '\\') out += c;
-    out += c;
-  }
-  return out + "'";
-}
+using pg::QuoteIdent;
+using pg::QuoteLiteral;
 
 std::optional<Table> ParseTable(const std::string& text) {
   auto dot = text.find('.');

@@ -212,6 +212,34 @@ TEST(DaemonServe, MetricsAreServedAndPassPromtool) {
       << "lifecycle API is off by default";
 }
 
+// The status page a person opens: the checklists with each check's state,
+// the objectives, and the same data as JSON; never a DSN.
+TEST(DaemonServe, TheStatusPageShowsTheChecklistsTickingThemselves) {
+  PgCluster pg;
+  CreateAuditLogs(pg);
+  pg.Exec(std::string("GRANT SELECT ON audit_logs TO ") + PgCluster::kPasswordUser);
+  auto path = WriteTempFile("status.yml", CatalogueFor(pg.PasswordDsn()));
+  Daemon d(path);
+  d.WaitMetrics([](const std::string& m) {
+    return MetricValue(m, "drwatch_check_success", {"check=\"a_recency\""}) == 1 &&
+           MetricValue(m, "drwatch_check_success", {"check=\"a_ping\""}) == 1;
+  });
+  auto page = HttpGet("127.0.0.1", d.port(), "/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.Header("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("Daily checklist"), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find("id=\"check-a_recency\"><td class=\"state ok\">"), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find("rpo.daily_operations"), std::string::npos);
+  EXPECT_EQ(page.body.find(PgCluster::kPassword), std::string::npos) << "no secret on the page";
+  EXPECT_EQ(page.body.find("host="), std::string::npos) << "no DSN on the page";
+  auto json = HttpGet("127.0.0.1", d.port(), "/status.json");
+  EXPECT_EQ(json.status, 200);
+  EXPECT_EQ(json.Header("Content-Type"), "application/json");
+  EXPECT_NE(json.body.find("\"name\":\"a_ping\""), std::string::npos) << json.body;
+  EXPECT_NE(json.body.find("\"checklist\":\"daily\""), std::string::npos) << json.body;
+  EXPECT_EQ(json.body.find(PgCluster::kPassword), std::string::npos);
+}
+
 TEST(DaemonServe, StaleDataFailsTheCheckAndBreachesTheObjective) {
   PgCluster pg;
   CreateAuditLogs(pg);
