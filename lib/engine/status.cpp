@@ -40,8 +40,10 @@ h1{font-size:1.4em;margin:.2em 0}h2{font-size:1.15em;margin:1.2em 0 .4em}
 table{border-collapse:collapse;width:100%;background:#fff;box-shadow:0 1px 2px #0002}
 th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e6e8ec;vertical-align:top}
 th{font-size:.85em;color:#596173;font-weight:600}
+table{table-layout:fixed}th:nth-child(1){width:8.5em}th:nth-child(3){width:8em}
 .state{font-weight:700;white-space:nowrap}
-.ok{color:#137333}.failing{color:#b3261e}.stale{color:#a05a00}.never{color:#596173}
+.state.ok,.pill.ok{color:#137333}.state.failing,.pill.failing{color:#b3261e}.state.stale,.pill.stale{color:#a05a00}
+.state.never,.pill.never{color:#596173}
 tr.failing td{background:#fdecea}tr.stale td{background:#fff4e0}
 .reason{color:#3c4252;word-break:break-word}
 details pre{white-space:pre-wrap;font-size:.8em;margin:.3em 0}
