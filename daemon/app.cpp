@@ -10,6 +10,7 @@
 
 #include "common/redact.hpp"
 #include "drwatch/version.hpp"
+#include "common/text.hpp"
 #include "metrics/process.hpp"
 
 namespace drwatch::daemon {
@@ -40,30 +41,75 @@ int CheckConfig(const Options& options) {
   return 0;
 }
 
+namespace {
+
+// JUnit XML for CI systems: one test suite, one test case a check; a failed
+// or timed-out check is a <failure> with its reason.
+std::string JUnitReport(const std::vector<engine::RunReport>& reports, const std::string& checklist) {
+  int failures = 0;
+  double total = 0;
+  std::string cases;
+  std::string suite = "drwatch" + (checklist.empty() ? std::string() : "." + checklist);
+  for (const auto& r : reports) {
+    total += r.duration_seconds;
+    char time[32];
+    std::snprintf(time, sizeof time, "%.3f", r.duration_seconds);
+    cases += "  <testcase classname=\"" + EscapeMarkup(suite) + "\" name=\"" + EscapeMarkup(r.check) +
+             "\" time=\"" + time + "\">";
+    if (r.result != engine::RunResult::kSuccess) {
+      ++failures;
+      std::string reason = Redactor::Global().Apply(r.reason);
+      cases += "\n    <failure type=\"" + std::string(engine::ToString(r.result)) + "\" message=\"" +
+               EscapeMarkup(reason) + "\">" + EscapeMarkup(Redactor::Global().Apply(r.details)) + "</failure>\n  ";
+    } else if (!r.reason.empty()) {
+      cases += "<system-out>" + EscapeMarkup(Redactor::Global().Apply(r.reason)) + "</system-out>";
+    }
+    cases += "</testcase>\n";
+  }
+  char time[32];
+  std::snprintf(time, sizeof time, "%.3f", total);
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n<testsuite name=\"" + EscapeMarkup(suite) +
+         "\" tests=\"" + std::to_string(reports.size()) + "\" failures=\"" + std::to_string(failures) +
+         "\" errors=\"0\" time=\"" + time + "\">\n" + cases + "</testsuite>\n</testsuites>\n";
+}
+
+}  // namespace
+
 int RunOnce(const Options& options) {
   auto loaded = config::LoadCatalogueFile(options.config_file);
   if (!loaded.errors.empty()) {
     std::fputs(JoinErrors(loaded.errors).c_str(), stderr);
     return 1;
   }
+  auto catalogue = loaded.catalogue;
+  if (!options.checklist.empty()) {
+    auto only = std::make_shared<config::Catalogue>(*catalogue);
+    std::erase_if(only->checks, [&](const config::CheckSpec& c) { return c.checklist != options.checklist; });
+    catalogue = only;
+  }
   BlockingPool pool;
   boost::asio::io_context io;
   engine::Scheduler scheduler(io.get_executor(), pool);
-  scheduler.Apply(loaded.catalogue);
+  scheduler.Apply(catalogue);
   std::vector<engine::RunReport> reports;
   scheduler.RunAllOnce([&](std::vector<engine::RunReport> r) {
     reports = std::move(r);
     io.stop();
   });
-  io.run();
+  if (!catalogue->checks.empty()) io.run();
   pool.Join();  // before the loop and the connections go away
+  int failed = 0;
+  for (const auto& r : reports) failed += r.result != engine::RunResult::kSuccess;
+  if (options.junit) {
+    std::fputs(JUnitReport(reports, options.checklist).c_str(), stdout);
+    std::fflush(stdout);
+    return failed == 0 ? 0 : 1;
+  }
   std::size_t width = 5;
   for (const auto& r : reports) width = std::max(width, r.check.size());
-  int failed = 0;
   std::printf("%-*s  %-7s  %9s  %12s  %s\n", static_cast<int>(width), "CHECK", "RESULT", "DURATION",
               "VALUE", "REASON");
   for (const auto& r : reports) {
-    if (r.result != engine::RunResult::kSuccess) ++failed;
     std::string reason = Redactor::Global().Apply(r.reason);
     std::printf("%-*s  %-7s  %8.3fs  %12s  %s\n", static_cast<int>(width), r.check.c_str(),
                 engine::ToString(r.result), r.duration_seconds, FormatValue(r.observed).c_str(),

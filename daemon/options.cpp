@@ -36,6 +36,8 @@ Flags:
   --log.format=FORMAT           text or json (default text)
   --config.check                validate the catalogue, print OK or every error, exit 0/1
   --once                        run every check once, print a table, exit 0 only if all succeeded
+  --checklist=LIST              with --once: only the checks of LIST (daily, weekly or monthly)
+  --output=FORMAT               with --once: table (default) or junit (JUnit XML, one test case a check)
   --storage.path=DIR            where check results survive a restart (default "/var/lib/drwatch")
   --version                     print the version and exit
   -h, --help                    print this help and exit
@@ -118,6 +120,10 @@ bool CheckCombination(const Options& o, const std::set<std::string>& seen, std::
     error = std::string(o.once ? "--once" : "--config.check") + " does not go with " + CommandName(o.command);
     return false;
   }
+  if ((seen.contains("--checklist") || seen.contains("--output")) && !o.once) {
+    error = "--checklist and --output go only with --once";
+    return false;
+  }
   if (o.once && o.config_check) {
     error = "--once and --config.check exclude each other";
     return false;
@@ -139,6 +145,9 @@ std::optional<Options> ParseOptions(const std::vector<std::string>& args, std::s
       {"--log.format", [&](const std::string& v) { return ParseLogFormat(v, o.log_format); }},
       {"--storage.path", [&](const std::string& v) { o.storage_path = v; return !v.empty(); }},
       {"--to", [&](const std::string& v) { o.restore_to = v; return !v.empty(); }},
+      {"--checklist",
+       [&](const std::string& v) { o.checklist = v; return v == "daily" || v == "weekly" || v == "monthly"; }},
+      {"--output", [&](const std::string& v) { o.junit = v == "junit"; return v == "junit" || v == "table"; }},
   };
   const std::map<std::string, bool*> flags = {
       {"--web.enable-lifecycle", &o.enable_lifecycle}, {"--config.check", &o.config_check},

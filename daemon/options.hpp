@@ -26,6 +26,8 @@ struct Options {
   LogFormat log_format = LogFormat::kText;
   bool config_check = false;
   bool once = false;
+  std::string checklist;          // --once --checklist=daily|weekly|monthly: that list only
+  bool junit = false;             // --once --output=junit: JUnit XML instead of the table
   bool version = false;
   bool help = false;
   std::string storage_path = "/var/lib/drwatch";  // state that outlives a restart

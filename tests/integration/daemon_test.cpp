@@ -184,6 +184,27 @@ TEST(DaemonCli, OncePrintsATableAndFailsWhenACheckFails) {
   EXPECT_TRUE(std::regex_search(r.out, std::regex("a_recency +failure .*no rows"))) << r.out;
 }
 
+// cron or CI runs one of the strategy's lists and reads JUnit XML.
+TEST(DaemonCli, OnceRunsOneChecklistAndWritesJUnit) {
+  PgCluster pg;
+  CreateAuditLogs(pg);
+  auto path = WriteTempFile("checklist.yml", CatalogueFor(pg.Dsn()) +
+                                                 "  - {name: review, kind: postgres.security, target: a, "
+                                                 "rules: {ssl_off: critical}}\n");
+  auto r = RunCommand({kDaemon, "--config.file=" + path, "--once", "--checklist=weekly", "--output=junit"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("<testsuite name=\"drwatch.weekly\" tests=\"1\" failures=\"1\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("<testcase classname=\"drwatch.weekly\" name=\"review\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("<failure type=\"failure\" message=\"critical findings: rls_disabled_in_public (1), ssl_off (1)\">"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("a_ping"), std::string::npos) << "only the weekly list runs";
+
+  r = RunCommand({kDaemon, "--config.file=" + path, "--once", "--checklist=daily"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("a_ping"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("review"), std::string::npos) << r.out;
+}
+
 TEST(DaemonServe, MetricsAreServedAndPassPromtool) {
   PgCluster pg;
   CreateAuditLogs(pg);

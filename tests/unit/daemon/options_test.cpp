@@ -127,3 +127,23 @@ TEST(Usage, NamesEveryCommandAndTheStoragePath) {
 
 }  // namespace
 }  // namespace drwatch::daemon
+
+namespace drwatch::daemon {
+namespace {
+
+TEST(ParseOptions, OnceTakesAChecklistAndAnOutputFormat) {
+  std::string error;
+  auto o = ParseOptions({"--config.file=c.yml", "--once", "--checklist=weekly", "--output", "junit"}, error);
+  ASSERT_TRUE(o) << error;
+  EXPECT_EQ(o->checklist, "weekly");
+  EXPECT_TRUE(o->junit);
+  EXPECT_FALSE(ParseOptions({"--config.file=c.yml", "--once", "--checklist=hourly"}, error));
+  EXPECT_EQ(error, "invalid value \"hourly\" for --checklist");
+  EXPECT_FALSE(ParseOptions({"--config.file=c.yml", "--once", "--output=xml"}, error));
+  EXPECT_EQ(error, "invalid value \"xml\" for --output");
+  EXPECT_FALSE(ParseOptions({"--config.file=c.yml", "--checklist=daily"}, error));
+  EXPECT_EQ(error, "--checklist and --output go only with --once");
+}
+
+}  // namespace
+}  // namespace drwatch::daemon
