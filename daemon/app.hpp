@@ -53,6 +53,7 @@ class App {
   std::unique_ptr<net::HttpServer> http_;
   Watchdog watchdog_;
   std::shared_ptr<const config::Catalogue> catalogue_;
+  std::shared_ptr<const net::WebSecurity> web_security_;  // --web.config.file; null: open HTTP
   bool last_reload_ok_ = false;
   bool reloading_ = false;
   bool reload_again_ = false;
