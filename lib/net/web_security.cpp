@@ -101,8 +101,10 @@ std::shared_ptr<const WebSecurity> WebSecurity::Make(const WebConfig& config, st
   }
   s->users_ = config.basic_auth_users;
   s->headers_ = config.headers;
-  std::string cost = "10";
+  // The highest cost configured ("05" < "10" as text too: two digits).
+  std::string cost;
   for (const auto& [user, hash] : s->users_) cost = std::max(cost, hash.substr(4, 2));
+  if (cost.empty()) cost = "10";
   s->dummy_hash_ = "$2b$" + cost + "$" + std::string(kDummySalt);
   return s;
 }
