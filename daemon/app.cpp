@@ -96,13 +96,13 @@ int App::Run() {
     return 1;
   }
   if (!options_.web_config_file.empty()) {
-    auto web = config::LoadWebConfigFile(options_.web_config_file);
-    if (!web.errors.empty()) {
-      for (const auto& e : web.errors) spdlog::error("{}", e);
-      spdlog::error("refusing to start: {} error(s) in {}", web.errors.size(), options_.web_config_file);
+    std::vector<std::string> errors;
+    web_ = config::WebConfigWatcher::Create(io_.get_executor(), pool_, options_.web_config_file, errors);
+    if (!web_) {
+      for (const auto& e : errors) spdlog::error("{}", e);
+      spdlog::error("refusing to start: {} error(s) in {}", errors.size(), options_.web_config_file);
       return 1;
     }
-    web_security_ = std::move(web.security);
   }
   catalogue_ = loaded.catalogue;
   last_reload_ok_ = true;
@@ -123,7 +123,7 @@ int App::Run() {
       [this] { return RenderMetrics(); },
       [this] { return catalogue_ != nullptr; },
       [this] { return Reload(); },
-      [this] { return web_security_; },
+      [this] { return web_ ? web_->Current() : nullptr; },
   };
   http_ = std::make_unique<net::HttpServer>(io_.get_executor(), http_options, handlers);
   try {

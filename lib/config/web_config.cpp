@@ -1,6 +1,11 @@
 #include "config/web_config.hpp"
 
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <boost/asio/bind_executor.hpp>
+#include <chrono>
 
 #include <array>
 #include <cerrno>
@@ -197,6 +202,136 @@ WebConfigLoad LoadWebConfigFile(const std::string& path) {
   auto text = ReadWholeFile(path, reason);
   if (!text) return WebConfigLoad{std::nullopt, nullptr, {path + ": cannot read: " + reason}};
   return LoadWebConfigText(*text, path);
+}
+
+}  // namespace drwatch::config
+
+namespace drwatch::config {
+namespace {
+
+constexpr std::chrono::seconds kCheckInterval{1};
+
+// What tells a file changed: a rename onto it changes the inode, an edit in
+// place the time or size. A missing file is all zeros.
+struct FileStamp {
+  std::int64_t mtime_ns = 0;
+  std::int64_t size = 0;
+  std::uint64_t inode = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
+std::vector<FileStamp> StampFiles(const std::vector<std::string>& paths) {
+  std::vector<FileStamp> out;
+  for (const auto& path : paths) {
+    struct stat st {};
+    FileStamp stamp;
+    if (::stat(path.c_str(), &st) == 0) {
+      stamp = {static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+               static_cast<std::int64_t>(st.st_size), static_cast<std::uint64_t>(st.st_ino)};
+    }
+    out.push_back(stamp);
+  }
+  return out;
+}
+
+// The config file first, then the files it names.
+std::vector<std::string> WatchedFiles(const std::string& path, const WebConfigLoad& load) {
+  std::vector<std::string> files{path};
+  if (load.config && load.config->tls) {
+    const net::TlsServerConfig& tls = *load.config->tls;
+    for (const std::string* f : {&tls.cert_file, &tls.key_file, &tls.client_ca_file}) {
+      if (!f->empty()) files.push_back(*f);
+    }
+  }
+  return files;
+}
+
+// A load off the loop: the stamps come first, so a change during the load
+// is seen at the next check.
+struct Snapshot {
+  std::vector<std::string> files;
+  std::vector<FileStamp> stamps;
+  std::optional<WebConfigLoad> load;  // unset: nothing changed
+};
+
+}  // namespace
+
+struct WebConfigWatcher::State : std::enable_shared_from_this<State> {
+  State(boost::asio::any_io_executor ex, BlockingPool& p, std::string f)
+      : executor(std::move(ex)), pool(p), path(std::move(f)) {}
+  void Check();
+  void Apply(Snapshot snapshot);
+
+  boost::asio::any_io_executor executor;
+  BlockingPool& pool;
+  std::string path;
+  std::vector<std::string> files;
+  std::vector<FileStamp> stamps;
+  std::shared_ptr<const net::WebSecurity> current;
+  std::chrono::steady_clock::time_point last_check = std::chrono::steady_clock::now();
+  bool checking = false;
+};
+
+void WebConfigWatcher::State::Check() {
+  checking = true;
+  last_check = std::chrono::steady_clock::now();
+  auto work = [path = path, files = files, stamps = stamps] {
+    Snapshot snap{files, StampFiles(files), std::nullopt};
+    if (snap.stamps == stamps) return snap;
+    std::vector<FileStamp> before = StampFiles({path});
+    snap.load = LoadWebConfigFile(path);
+    snap.files = WatchedFiles(path, *snap.load);
+    snap.stamps = StampFiles(snap.files);
+    snap.stamps[0] = before[0];
+    return snap;
+  };
+  auto done = [self = shared_from_this()](std::optional<Snapshot> snap) {
+    self->checking = false;
+    if (snap) self->Apply(std::move(*snap));
+  };
+  RunBlocking(pool, std::move(work), [](Snapshot) {}, boost::asio::bind_executor(executor, std::move(done)));
+}
+
+void WebConfigWatcher::State::Apply(Snapshot snap) {
+  if (!snap.load) return;
+  // Remembered even when invalid: the error is logged once per change.
+  files = std::move(snap.files);
+  stamps = std::move(snap.stamps);
+  if (!snap.load->errors.empty()) {
+    for (const auto& e : snap.load->errors) spdlog::error("{}", e);
+    spdlog::error("web config reload refused: {} error(s) in {}; still serving the previous one",
+                  snap.load->errors.size(), path);
+    return;
+  }
+  current = std::move(snap.load->security);
+  spdlog::info("reloaded web config {}", path);
+}
+
+std::unique_ptr<WebConfigWatcher> WebConfigWatcher::Create(boost::asio::any_io_executor executor,
+                                                           BlockingPool& pool, std::string path,
+                                                           std::vector<std::string>& errors) {
+  auto state = std::make_shared<State>(std::move(executor), pool, std::move(path));
+  std::vector<FileStamp> before = StampFiles({state->path});
+  WebConfigLoad load = LoadWebConfigFile(state->path);
+  if (!load.errors.empty()) {
+    errors = std::move(load.errors);
+    return nullptr;
+  }
+  state->files = WatchedFiles(state->path, load);
+  state->stamps = StampFiles(state->files);
+  state->stamps[0] = before[0];
+  state->current = std::move(load.security);
+  return std::unique_ptr<WebConfigWatcher>(new WebConfigWatcher(std::move(state)));
+}
+
+WebConfigWatcher::WebConfigWatcher(std::shared_ptr<State> state) : state_(std::move(state)) {}
+WebConfigWatcher::~WebConfigWatcher() = default;
+
+std::shared_ptr<const net::WebSecurity> WebConfigWatcher::Current() {
+  if (!state_->checking && std::chrono::steady_clock::now() - state_->last_check >= kCheckInterval) {
+    state_->Check();
+  }
+  return state_->current;
 }
 
 }  // namespace drwatch::config

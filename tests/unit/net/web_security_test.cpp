@@ -10,9 +10,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 
+#include "config/web_config.hpp"
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
 #include "support/http_client.hpp"
@@ -99,10 +102,18 @@ TEST(WebSecurityTiming, AnUnknownUserCostsWhatAWrongPasswordCosts) {
   EXPECT_LT(wrong_user, wrong_password * 3);
 }
 
-// A server on its own loop thread, serving under `security`.
+using SecuritySource = std::function<std::shared_ptr<const WebSecurity>()>;
+
+// A server on its own loop thread, serving under `security`, or under what
+// the source that `make_source` builds (on the server's loop and pool) answers.
 class SecureServer {
  public:
-  explicit SecureServer(std::shared_ptr<const WebSecurity> security) : security_(std::move(security)) {
+  explicit SecureServer(std::shared_ptr<const WebSecurity> security)
+      : SecureServer([](asio::any_io_executor, BlockingPool&) -> SecuritySource { return nullptr; }) {
+    Swap(std::move(security));
+  }
+  explicit SecureServer(const std::function<SecuritySource(asio::any_io_executor, BlockingPool&)>& make_source) {
+    source_ = make_source(io_.get_executor(), pool_);
     HttpServerOptions options;
     options.listen_address = "127.0.0.1:0";
     options.io_timeout = 2000ms;
@@ -111,6 +122,7 @@ class SecureServer {
     handlers.metrics = [] { return std::string("drwatch_up 1\n"); };
     handlers.ready = [] { return true; };
     handlers.security = [this] {
+      if (source_) return source_();
       std::lock_guard lock(mutex_);
       return security_;
     };
@@ -135,6 +147,7 @@ class SecureServer {
   asio::io_context io_;
   std::mutex mutex_;
   std::shared_ptr<const WebSecurity> security_;
+  SecuritySource source_;
   std::unique_ptr<HttpServer> server_;
   unsigned short port_ = 0;
   std::thread loop_;
@@ -235,6 +248,80 @@ TEST(WebSecurityServer, ANewConfigAppliesToTheNextConnection) {
   HttpResult after = HttpsGet(server.port(), second, "/metrics");
   EXPECT_TRUE(after.ok()) << after.error;
   EXPECT_FALSE(HttpsGet(server.port(), first, "/metrics").ok());  // the old CA no longer matches
+}
+
+// config::WebConfigWatcher behind a real server: certificates rotate
+// without a restart, and a broken file keeps the previous configuration.
+class WebConfigWatcherTest : public ::testing::Test {
+ protected:
+  WebConfigWatcherTest() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "drwatch-web-XXXXXX").string();
+    dir_ = mkdtemp(pattern.data());
+    Install(first_);
+    Write(dir_ + "/web.yml", "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n");
+  }
+  ~WebConfigWatcherTest() override { std::filesystem::remove_all(dir_); }
+
+  static void Write(const std::string& path, const std::string& text) {
+    std::ofstream(path + ".tmp") << text;
+    std::filesystem::rename(path + ".tmp", path);  // as deployment tools do
+  }
+  static std::string Read(const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  void Install(const TestPki& pki) {
+    Write(dir_ + "/server.key", Read(pki.key_file()));
+    Write(dir_ + "/server.pem", Read(pki.cert_file()));
+  }
+  // Connects until a handshake trusting `pki` succeeds; false after 10 s.
+  bool EventuallyServes(unsigned short port, const TestPki& pki) {
+    for (auto until = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < until;) {
+      if (HttpsGet(port, pki, "/metrics").ok()) return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  }
+  std::function<SecuritySource(asio::any_io_executor, BlockingPool&)> Watch() {
+    return [this](asio::any_io_executor ex, BlockingPool& pool) -> SecuritySource {
+      std::vector<std::string> errors;
+      auto watcher = std::shared_ptr<config::WebConfigWatcher>(
+          config::WebConfigWatcher::Create(ex, pool, dir_ + "/web.yml", errors));
+      EXPECT_TRUE(watcher) << (errors.empty() ? "" : errors.front());
+      return [watcher] { return watcher->Current(); };
+    };
+  }
+
+  std::string dir_;
+  TestPki first_, second_;
+};
+
+TEST_F(WebConfigWatcherTest, CertificatesRotateWithoutARestart) {
+  SecureServer server(Watch());
+  ASSERT_TRUE(HttpsGet(server.port(), first_, "/metrics").ok());
+  Install(second_);  // the web config itself is unchanged
+  EXPECT_TRUE(EventuallyServes(server.port(), second_));
+  EXPECT_FALSE(HttpsGet(server.port(), first_, "/metrics").ok());
+}
+
+TEST_F(WebConfigWatcherTest, AnInvalidFileKeepsThePreviousConfig) {
+  SecureServer server(Watch());
+  ASSERT_TRUE(HttpsGet(server.port(), first_, "/metrics").ok());
+  Write(dir_ + "/web.yml", "tls_server_config:\n  cert_file: server.pem\n  bogus: 1\n");
+  std::this_thread::sleep_for(1200ms);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(HttpsGet(server.port(), first_, "/metrics").ok());
+    std::this_thread::sleep_for(300ms);
+  }
+  // Fixed, the file applies again: now with basic auth.
+  Write(dir_ + "/web.yml", "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n"
+                           "basic_auth_users:\n  alice: " + HashOf("secret") + "\n");
+  bool guarded = false;
+  for (auto until = std::chrono::steady_clock::now() + 10s; !guarded && std::chrono::steady_clock::now() < until;) {
+    guarded = HttpsGet(server.port(), first_, "/metrics").status == 401;
+    if (!guarded) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(guarded);
 }
 
 }  // namespace
