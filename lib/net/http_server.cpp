@@ -15,6 +15,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <charconv>
+#include <optional>
 #include <cstdlib>
 #include <stdexcept>
 #include <string_view>
@@ -40,6 +41,7 @@ constexpr std::size_t kBodyLimit = 64 * 1024;
 constexpr std::size_t kDrainLimit = 1024 * 1024;
 constexpr std::chrono::milliseconds kDrainTimeout{1000};
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+constexpr int kMaxPasswordChecks = 2;
 constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 constexpr std::string_view kTextContentType = "text/plain; charset=utf-8";
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
@@ -221,7 +223,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<void> ServeRequests(Session& session, Stream& stream);
   template <typename Stream>
   asio::awaitable<void> RejectTooLarge(Stream& stream);
-  asio::awaitable<bool> Authorized(const Session& session, const Request& request);
+  asio::awaitable<std::optional<Response>> Refusal(const Session& session, const Request& request);
   Response Handle(const Request& request);
   Response Finish(const Request& request, Response response);
   bool IsAllowedReload(const Request& request) const;
@@ -238,6 +240,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   std::vector<std::weak_ptr<Session>> sessions_;
   bool started_ = false;
   bool stopped_ = false;
+  int password_checks_ = 0;  // bcrypt checks on the pool now
 };
 
 void HttpServer::Impl::Start() {
@@ -363,8 +366,8 @@ asio::awaitable<void> HttpServer::Impl::ServeRequests(Session& session, Stream& 
       co_return;
     }
     Response response;
-    if (!co_await Authorized(session, parser.get())) {
-      response = Finish(parser.get(), Unauthorized());
+    if (auto refusal = co_await Refusal(session, parser.get())) {
+      response = Finish(parser.get(), std::move(*refusal));
     } else if (IsAllowedReload(parser.get())) {
       response = co_await RunReload(parser.get());
     } else {
@@ -385,18 +388,31 @@ asio::awaitable<void> HttpServer::Impl::ServeRequests(Session& session, Stream& 
   }
 }
 
-// bcrypt takes about 100 ms: it runs on the blocking pool, never on the loop.
-asio::awaitable<bool> HttpServer::Impl::Authorized(const Session& session, const Request& request) {
+// The answer refusing `request` when basic auth requires it and it lacks
+// the right password; nullopt to serve it. bcrypt takes about 100 ms: it runs
+// on the blocking pool, never on the loop, and only kMaxPasswordChecks at a
+// time, so a flood of guesses cannot take the pool from the checks (the
+// excess is told to retry).
+asio::awaitable<std::optional<Response>> HttpServer::Impl::Refusal(const Session& session,
+                                                                  const Request& request) {
   if (!session.security || !session.security->requires_auth() || IsOpenPath(request.target())) {
-    co_return true;
+    co_return std::nullopt;
   }
   std::string user, password;
-  if (!ParseBasicAuth(request[http::field::authorization], user, password)) co_return false;
+  if (!ParseBasicAuth(request[http::field::authorization], user, password)) co_return Unauthorized();
+  if (password_checks_ >= kMaxPasswordChecks) {
+    Response busy = TextResponse(http::status::service_unavailable, "Too many password checks; retry");
+    busy.set(http::field::retry_after, "1");
+    co_return busy;
+  }
   auto check = [security = session.security, user = std::move(user), password = std::move(password)] {
     return security->CheckPassword(user, password);
   };
+  ++password_checks_;
   std::optional<bool> ok = co_await RunBlocking(*options_.blocking_pool, std::move(check), [](bool) {});
-  co_return ok.value_or(false);
+  --password_checks_;
+  if (ok.value_or(false)) co_return std::nullopt;
+  co_return Unauthorized();
 }
 
 // Closing a socket with unread request bytes makes the kernel answer with a

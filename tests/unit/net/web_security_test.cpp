@@ -207,6 +207,28 @@ TEST(WebSecurityServer, BasicAuthGuardsEverythingButHealthAndReadiness) {
   EXPECT_EQ(get("/-/ready").status, 200);
 }
 
+TEST(WebSecurityServer, AFloodOfGuessesIsToldToRetryInsteadOfQueueingOnThePool) {
+  WebConfig config;
+  crypt_data data{};
+  config.basic_auth_users["alice"] = crypt_r("secret", "$2b$11$abcdefghijklmnopqrstuu", &data);  // slow
+  SecureServer server(Make(config));
+  std::vector<std::future<int>> guesses;
+  for (int i = 0; i < 6; ++i) {
+    guesses.push_back(std::async(std::launch::async, [&] {
+      return test::HttpGet("127.0.0.1", server.port(), "/metrics",
+                           {{"Authorization", BasicHeader("alice", "guess")}}, 20s).status;
+    }));
+  }
+  int unauthorized = 0, busy = 0;
+  for (auto& g : guesses) {
+    int status = g.get();
+    unauthorized += status == 401;
+    busy += status == 503;
+  }
+  EXPECT_EQ(unauthorized + busy, 6);
+  EXPECT_GE(busy, 1);
+}
+
 TEST(WebSecurityServer, TlsOnlyScrapeWorksAndPlainHttpIsRefused) {
   TestPki pki;
   SecureServer server(Make(TlsConfig(pki)));
