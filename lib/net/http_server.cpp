@@ -392,7 +392,8 @@ asio::awaitable<void> HttpServer::Impl::ServeRequests(Session& session, Stream& 
 // the right password; nullopt to serve it. bcrypt takes about 100 ms: it runs
 // on the blocking pool, never on the loop, and only kMaxPasswordChecks at a
 // time, so a flood of guesses cannot take the pool from the checks (the
-// excess is told to retry).
+// excess is told to retry); credentials that matched before skip bcrypt, so
+// Prometheus keeps scraping during such a flood.
 asio::awaitable<std::optional<Response>> HttpServer::Impl::Refusal(const Session& session,
                                                                   const Request& request) {
   if (!session.security || !session.security->requires_auth() || IsOpenPath(request.target())) {
@@ -400,6 +401,7 @@ asio::awaitable<std::optional<Response>> HttpServer::Impl::Refusal(const Session
   }
   std::string user, password;
   if (!ParseBasicAuth(request[http::field::authorization], user, password)) co_return Unauthorized();
+  if (session.security->IsKnownGood(user, password)) co_return std::nullopt;
   if (password_checks_ >= kMaxPasswordChecks) {
     Response busy = TextResponse(http::status::service_unavailable, "Too many password checks; retry");
     busy.set(http::field::retry_after, "1");

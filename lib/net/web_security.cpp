@@ -89,6 +89,17 @@ std::string Bcrypt(const std::string& password, const std::string& setting) {
   return out;
 }
 
+// What the cache keeps instead of a password.
+std::string CredentialDigest(const std::string& user, const std::string& password) {
+  std::string data = user + '\0' + password;
+  unsigned char out[EVP_MAX_MD_SIZE];
+  size_t size = 0;
+  if (!EVP_Q_digest(nullptr, "SHA256", nullptr, data.data(), data.size(), out, &size)) return {};
+  return std::string(reinterpret_cast<char*>(out), size);
+}
+
+constexpr std::size_t kMaxKnownGood = 64;
+
 }  // namespace
 
 WebSecurity::~WebSecurity() = default;
@@ -115,7 +126,18 @@ bool WebSecurity::CheckPassword(const std::string& user, const std::string& pass
   std::string computed = Bcrypt(password, hash);
   bool same = !computed.empty() && computed.size() == hash.size() &&
               CRYPTO_memcmp(computed.data(), hash.data(), hash.size()) == 0;
-  return same && it != users_.end();
+  if (!same || it == users_.end()) return false;
+  std::string digest = CredentialDigest(user, password);
+  std::lock_guard lock(mutex_);
+  if (known_good_.size() >= kMaxKnownGood) known_good_.clear();
+  if (!digest.empty()) known_good_.insert(std::move(digest));
+  return true;
+}
+
+bool WebSecurity::IsKnownGood(const std::string& user, const std::string& password) const {
+  std::string digest = CredentialDigest(user, password);
+  std::lock_guard lock(mutex_);
+  return !digest.empty() && known_good_.contains(digest);
 }
 
 bool ParseBasicAuth(std::string_view header, std::string& user, std::string& password) {

@@ -5,6 +5,8 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,7 +36,12 @@ class WebSecurity {
   /// True when `password` matches `user`'s bcrypt hash. An unknown user is
   /// hashed against a dummy hash of the same cost, so it takes as long as a
   /// wrong password. Blocking (bcrypt: ~100 ms at cost 10): run it off the loop.
+  /// Remembers the credentials that matched (as SHA-256 digests), so that a
+  /// scrape every few seconds does not pay bcrypt each time.
   bool CheckPassword(const std::string& user, const std::string& password) const;
+  /// True when these credentials matched before under this configuration.
+  /// Cheap: callable on the loop.
+  bool IsKnownGood(const std::string& user, const std::string& password) const;
 
  private:
   WebSecurity() = default;
@@ -42,6 +49,8 @@ class WebSecurity {
   std::map<std::string, std::string> users_;
   std::string dummy_hash_;
   std::vector<std::pair<std::string, std::string>> headers_;
+  mutable std::mutex mutex_;
+  mutable std::set<std::string> known_good_;  // digests of "user\0password"
 };
 
 /// Splits an "Authorization: Basic …" value into user and password; false

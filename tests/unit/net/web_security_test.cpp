@@ -83,6 +83,20 @@ TEST(WebSecurity, ChecksBcryptPasswords) {
   EXPECT_FALSE(security->CheckPassword("mallory", "secret"));
 }
 
+TEST(WebSecurity, RemembersOnlyCredentialsThatMatched) {
+  WebConfig config;
+  config.basic_auth_users["alice"] = HashOf("secret");
+  auto security = Make(config);
+  ASSERT_TRUE(security);
+  EXPECT_FALSE(security->IsKnownGood("alice", "secret"));
+  EXPECT_FALSE(security->CheckPassword("alice", "wrong"));
+  EXPECT_FALSE(security->IsKnownGood("alice", "wrong"));
+  EXPECT_TRUE(security->CheckPassword("alice", "secret"));
+  EXPECT_TRUE(security->IsKnownGood("alice", "secret"));
+  EXPECT_FALSE(security->IsKnownGood("alice", "secre"));
+  EXPECT_FALSE(Make(config)->IsKnownGood("alice", "secret")) << "a new configuration starts empty";
+}
+
 // Timing: run alone (see tests/CMakeLists.txt).
 TEST(WebSecurityTiming, AnUnknownUserCostsWhatAWrongPasswordCosts) {
   WebConfig config;
@@ -207,7 +221,7 @@ TEST(WebSecurityServer, BasicAuthGuardsEverythingButHealthAndReadiness) {
   EXPECT_EQ(get("/-/ready").status, 200);
 }
 
-TEST(WebSecurityServer, AFloodOfGuessesIsToldToRetryInsteadOfQueueingOnThePool) {
+TEST(WebSecurityServerTiming, AFloodOfGuessesIsToldToRetryInsteadOfQueueingOnThePool) {
   WebConfig config;
   crypt_data data{};
   config.basic_auth_users["alice"] = crypt_r("secret", "$2b$11$abcdefghijklmnopqrstuu", &data);  // slow
@@ -227,6 +241,23 @@ TEST(WebSecurityServer, AFloodOfGuessesIsToldToRetryInsteadOfQueueingOnThePool) 
   }
   EXPECT_EQ(unauthorized + busy, 6);
   EXPECT_GE(busy, 1);
+}
+
+TEST(WebSecurityServerTiming, ARightPasswordIsCheckedWithBcryptOnceThenRemembered) {
+  WebConfig config;
+  crypt_data data{};
+  config.basic_auth_users["alice"] = crypt_r("secret", "$2b$11$abcdefghijklmnopqrstuu", &data);  // slow
+  SecureServer server(Make(config));
+  auto scrape = [&] {
+    auto start = std::chrono::steady_clock::now();
+    int status = test::HttpGet("127.0.0.1", server.port(), "/metrics",
+                               {{"Authorization", BasicHeader("alice", "secret")}}, 20s).status;
+    EXPECT_EQ(status, 200);
+    return std::chrono::steady_clock::now() - start;
+  };
+  auto first = scrape();
+  auto second = scrape();
+  EXPECT_LT(second, first / 2);
 }
 
 TEST(WebSecurityServer, TlsOnlyScrapeWorksAndPlainHttpIsRefused) {
