@@ -44,6 +44,10 @@ std::unique_ptr<ssl::context> MakeTls(const TlsServerConfig& cfg, std::string& e
   SSL_CTX_set_min_proto_version(native, OpenSslVersion(cfg.min_version));
   if (cfg.max_version) SSL_CTX_set_max_proto_version(native, OpenSslVersion(*cfg.max_version));
   SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // Without a session id context, a client resuming a session fails the
+  // handshake whenever client certificates are requested.
+  static constexpr unsigned char kSessionContext[] = "drwatch";
+  SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
   boost::system::error_code ec;
   ctx->use_certificate_chain_file(cfg.cert_file, ec);
   if (ec) {

@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -268,6 +269,22 @@ TEST(WebSecurityServer, TlsOnlyScrapeWorksAndPlainHttpIsRefused) {
   EXPECT_EQ(https.status, 200);
   EXPECT_EQ(https.body, "drwatch_up 1\n");
   EXPECT_ANY_THROW(test::HttpGet("127.0.0.1", server.port(), "/metrics", {}, 3000ms));
+}
+
+TEST(WebSecurityServer, AClientThatNeverStartsTheHandshakeIsDroppedAfterTheIoTimeout) {
+  TestPki pki;
+  SecureServer server(Make(TlsConfig(pki)));  // io_timeout 2 s
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+  auto start = std::chrono::steady_clock::now();
+  std::array<char, 16> buffer;
+  boost::system::error_code ec;
+  socket.read_some(asio::buffer(buffer), ec);  // blocks until the server hangs up
+  auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(ec);
+  EXPECT_GE(waited, 1500ms);
+  EXPECT_LT(waited, 20s);
 }
 
 TEST(WebSecurityServer, TlsAndBasicAuthTogether) {
