@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "common/redact.hpp"
+#include "config/web_config.hpp"
 #include "drwatch/version.hpp"
 #include "common/text.hpp"
 #include "metrics/process.hpp"
@@ -33,8 +34,13 @@ std::string FormatValue(const std::optional<double>& v) {
 
 int CheckConfig(const Options& options) {
   auto loaded = config::LoadCatalogueFile(options.config_file);
-  if (!loaded.errors.empty()) {
-    std::fputs(JoinErrors(loaded.errors).c_str(), stderr);
+  std::vector<std::string> errors = loaded.errors;
+  if (!options.web_config_file.empty()) {
+    auto web = config::LoadWebConfigFile(options.web_config_file);
+    errors.insert(errors.end(), web.errors.begin(), web.errors.end());
+  }
+  if (!errors.empty()) {
+    std::fputs(JoinErrors(errors).c_str(), stderr);
     return 1;
   }
   std::puts("OK");
@@ -135,6 +141,15 @@ int App::Run() {
     spdlog::error("refusing to start: {} error(s) in {}", loaded.errors.size(), options_.config_file);
     return 1;
   }
+  if (!options_.web_config_file.empty()) {
+    std::vector<std::string> errors;
+    web_ = config::WebConfigWatcher::Create(io_.get_executor(), pool_, options_.web_config_file, errors);
+    if (!web_) {
+      for (const auto& e : errors) spdlog::error("{}", e);
+      spdlog::error("refusing to start: {} error(s) in {}", errors.size(), options_.web_config_file);
+      return 1;
+    }
+  }
   catalogue_ = loaded.catalogue;
   last_reload_ok_ = true;
   last_reload_success_ = ToUnixSeconds(Clock::WallNow());
@@ -149,12 +164,14 @@ int App::Run() {
   http_options.listen_address = options_.listen_address;
   http_options.telemetry_path = options_.telemetry_path;
   http_options.enable_lifecycle = options_.enable_lifecycle;
+  http_options.blocking_pool = &pool_;
   net::HttpHandlers handlers{
       [this] { return RenderMetrics(); },
       [this] { return catalogue_ != nullptr; },
       [this] { return Reload(); },
       [this] { return engine::RenderStatusHtml(scheduler_.Snapshot(), options_.telemetry_path); },
       [this] { return engine::RenderStatusJson(scheduler_.Snapshot()); },
+      [this] { return web_ ? web_->Current() : nullptr; },
   };
   http_ = std::make_unique<net::HttpServer>(io_.get_executor(), http_options, handlers);
   try {

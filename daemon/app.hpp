@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/blocking.hpp"
+#include "config/web_config.hpp"
 #include "engine/loop_lag.hpp"
 #include "engine/scheduler.hpp"
 #include "engine/state_store.hpp"
@@ -53,6 +54,7 @@ class App {
   std::unique_ptr<net::HttpServer> http_;
   Watchdog watchdog_;
   std::shared_ptr<const config::Catalogue> catalogue_;
+  std::unique_ptr<config::WebConfigWatcher> web_;  // --web.config.file; null: open HTTP
   bool last_reload_ok_ = false;
   bool reloading_ = false;
   bool reload_again_ = false;

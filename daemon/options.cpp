@@ -32,6 +32,8 @@ Flags:
   --web.listen-address=ADDR     where to serve HTTP (default ":10432")
   --web.telemetry-path=PATH     path of the metrics (default "/metrics")
   --web.enable-lifecycle        enable POST /-/reload
+  --web.config.file=PATH        TLS, basic auth and headers for the endpoint (the
+                                Prometheus exporter-toolkit web config format)
   --log.level=LEVEL             debug, info, warn or error (default info)
   --log.format=FORMAT           text or json (default text)
   --config.check                validate the catalogue, print OK or every error, exit 0/1
@@ -139,6 +141,7 @@ std::optional<Options> ParseOptions(const std::vector<std::string>& args, std::s
   const std::map<std::string, Setter> valued = {
       {"--config.file", [&](const std::string& v) { o.config_file = v; return !v.empty(); }},
       {"--web.listen-address", [&](const std::string& v) { o.listen_address = v; return !v.empty(); }},
+      {"--web.config.file", [&](const std::string& v) { o.web_config_file = v; return !v.empty(); }},
       {"--web.telemetry-path",
        [&](const std::string& v) { o.telemetry_path = v; return !v.empty() && v[0] == '/'; }},
       {"--log.level", [&](const std::string& v) { return ParseLogLevel(v, o.log_level); }},

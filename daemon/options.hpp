@@ -21,6 +21,7 @@ struct Options {
   std::string config_file;
   std::string listen_address = ":10432";
   std::string telemetry_path = "/metrics";
+  std::string web_config_file;  // --web.config.file: TLS, basic auth, headers; empty: none
   bool enable_lifecycle = false;
   spdlog::level::level_enum log_level = spdlog::level::info;
   LogFormat log_format = LogFormat::kText;

@@ -9,11 +9,13 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <charconv>
+#include <optional>
 #include <cstdlib>
 #include <stdexcept>
 #include <string_view>
@@ -27,6 +29,7 @@ namespace drwatch::net {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
@@ -38,6 +41,7 @@ constexpr std::size_t kBodyLimit = 64 * 1024;
 constexpr std::size_t kDrainLimit = 1024 * 1024;
 constexpr std::chrono::milliseconds kDrainTimeout{1000};
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+constexpr int kMaxPasswordChecks = 2;
 constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 constexpr std::string_view kTextContentType = "text/plain; charset=utf-8";
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
@@ -174,10 +178,27 @@ void LogEscaped(std::exception_ptr error) {
   }
 }
 
+// A connection, with its web configuration for its whole life (a rotated
+// certificate applies to the connections that come after it).
 struct Session {
-  explicit Session(tcp::socket socket) : stream(std::move(socket)) {}
+  Session(tcp::socket socket, std::shared_ptr<const WebSecurity> s)
+      : stream(std::move(socket)), security(std::move(s)) {}
   beast::tcp_stream stream;
+  std::shared_ptr<const WebSecurity> security;
 };
+
+Response Unauthorized() {
+  Response response = TextResponse(http::status::unauthorized, "Unauthorized");
+  response.set(http::field::www_authenticate, "Basic realm=\"drwatch\"");
+  return response;
+}
+
+// Probes of liveness and readiness carry no data: orchestrators call them
+// without credentials.
+bool IsOpenPath(std::string_view target) {
+  std::string_view path = target.substr(0, target.find('?'));
+  return path == "/-/healthy" || path == "/-/ready";
+}
 
 }  // namespace
 
@@ -198,7 +219,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<void> AcceptLoop(std::shared_ptr<Impl> self);
   void StartSession(tcp::socket socket);
   asio::awaitable<void> Serve(std::shared_ptr<Impl> self, std::shared_ptr<Session> session);
-  asio::awaitable<void> RejectTooLarge(beast::tcp_stream& stream);
+  template <typename Stream>
+  asio::awaitable<void> ServeRequests(Session& session, Stream& stream);
+  template <typename Stream>
+  asio::awaitable<void> RejectTooLarge(Stream& stream);
+  asio::awaitable<std::optional<Response>> Refusal(const Session& session, const Request& request);
   Response Handle(const Request& request);
   Response Finish(const Request& request, Response response);
   bool IsAllowedReload(const Request& request) const;
@@ -215,6 +240,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   std::vector<std::weak_ptr<Session>> sessions_;
   bool started_ = false;
   bool stopped_ = false;
+  int password_checks_ = 0;  // bcrypt checks on the pool now
 };
 
 void HttpServer::Impl::Start() {
@@ -285,23 +311,50 @@ asio::awaitable<void> HttpServer::Impl::AcceptLoop(std::shared_ptr<Impl> self) {
 
 void HttpServer::Impl::StartSession(tcp::socket socket) {
   SetCloseOnExec(socket.native_handle());
-  auto session = std::make_shared<Session>(std::move(socket));
+  auto session = std::make_shared<Session>(std::move(socket),
+                                           handlers_.security ? handlers_.security() : nullptr);
   std::erase_if(sessions_, [](const std::weak_ptr<Session>& s) { return s.expired(); });
   sessions_.push_back(session);
   asio::co_spawn(executor_, Serve(shared_from_this(), std::move(session)), LogEscaped);
 }
 
-// One connection: requests in turn while the client keeps it alive. The
-// deadline set before a read covers the whole request, however slowly it drips.
+// One connection: the TLS handshake when configured (within the I/O
+// deadline), then requests in turn.
 asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Impl> self,
                                               std::shared_ptr<Session> session) {
-  beast::tcp_stream& stream = session->stream;
+  ssl::context* tls = session->security ? session->security->tls() : nullptr;
+  if (!tls) {
+    co_await ServeRequests(*session, session->stream);
+    boost::system::error_code ignored;
+    session->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    co_return;
+  }
+  ssl::stream<beast::tcp_stream&> stream(session->stream, *tls);
+  session->stream.expires_after(options_.io_timeout);
+  auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, kNoThrow);
+  if (ec) {
+    // Plain HTTP on the TLS port ends here, as does a client without the
+    // certificate client_auth_type requires.
+    spdlog::debug("http: TLS handshake: {}", ec.message());
+    co_return;
+  }
+  co_await ServeRequests(*session, stream);
+  if (stopped_) co_return;
+  session->stream.expires_after(std::min(options_.io_timeout, kDrainTimeout));
+  co_await stream.async_shutdown(kNoThrow);
+}
+
+// Requests in turn while the client keeps the connection alive. The deadline
+// set before a read covers the whole request, however slowly it drips.
+template <typename Stream>
+asio::awaitable<void> HttpServer::Impl::ServeRequests(Session& session, Stream& stream) {
+  beast::tcp_stream& lowest = session.stream;
   beast::flat_buffer buffer;
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(kHeaderLimit);
     parser.body_limit(kBodyLimit);
-    stream.expires_after(options_.io_timeout);
+    lowest.expires_after(options_.io_timeout);
     auto [read_ec, read_bytes] = co_await http::async_read(stream, buffer, parser, kNoThrow);
     if (stopped_) co_return;
     if (read_ec == http::error::header_limit || read_ec == http::error::body_limit) {
@@ -310,43 +363,78 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Impl> self,
     }
     if (read_ec) {
       if (!IsNormalClose(read_ec)) spdlog::debug("http: read: {}", read_ec.message());
-      break;
+      co_return;
     }
     Response response;
-    if (IsAllowedReload(parser.get())) {
+    if (auto refusal = co_await Refusal(session, parser.get())) {
+      response = Finish(parser.get(), std::move(*refusal));
+    } else if (IsAllowedReload(parser.get())) {
       response = co_await RunReload(parser.get());
     } else {
       response = Handle(parser.get());
     }
+    if (stopped_) co_return;
+    if (session.security) {
+      for (const auto& [name, value] : session.security->headers()) response.set(name, value);
+    }
     bool keep_alive = response.keep_alive();
-    stream.expires_after(options_.io_timeout);
+    lowest.expires_after(options_.io_timeout);
     auto [write_ec, written] = co_await http::async_write(stream, response, kNoThrow);
     if (write_ec) {
       if (!IsNormalClose(write_ec)) spdlog::debug("http: write: {}", write_ec.message());
       co_return;
     }
-    if (!keep_alive) break;
+    if (!keep_alive) co_return;
   }
-  boost::system::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+// The answer refusing `request` when basic auth requires it and it lacks
+// the right password; nullopt to serve it. bcrypt takes about 100 ms: it runs
+// on the blocking pool, never on the loop, and only kMaxPasswordChecks at a
+// time, so a flood of guesses cannot take the pool from the checks (the
+// excess is told to retry); credentials that matched before skip bcrypt, so
+// Prometheus keeps scraping during such a flood.
+asio::awaitable<std::optional<Response>> HttpServer::Impl::Refusal(const Session& session,
+                                                                  const Request& request) {
+  if (!session.security || !session.security->requires_auth() || IsOpenPath(request.target())) {
+    co_return std::nullopt;
+  }
+  std::string user, password;
+  if (!ParseBasicAuth(request[http::field::authorization], user, password)) co_return Unauthorized();
+  if (session.security->IsKnownGood(user, password)) co_return std::nullopt;
+  if (password_checks_ >= kMaxPasswordChecks) {
+    Response busy = TextResponse(http::status::service_unavailable, "Too many password checks; retry");
+    busy.set(http::field::retry_after, "1");
+    co_return busy;
+  }
+  auto check = [security = session.security, user = std::move(user), password = std::move(password)] {
+    return security->CheckPassword(user, password);
+  };
+  ++password_checks_;
+  std::optional<bool> ok = co_await RunBlocking(*options_.blocking_pool, std::move(check), [](bool) {});
+  --password_checks_;
+  if (ok.value_or(false)) co_return std::nullopt;
+  co_return Unauthorized();
 }
 
 // Closing a socket with unread request bytes makes the kernel answer with a
 // reset, which can destroy the 413 before the client reads it; so the rest of
 // the request is read and dropped, within limits, before closing.
-asio::awaitable<void> HttpServer::Impl::RejectTooLarge(beast::tcp_stream& stream) {
+template <typename Stream>
+asio::awaitable<void> HttpServer::Impl::RejectTooLarge(Stream& stream) {
+  beast::tcp_stream& lowest = beast::get_lowest_layer(stream);
   Response response = TextResponse(http::status::payload_too_large, "Request Too Large");
   response.keep_alive(false);
   response.prepare_payload();
-  stream.expires_after(options_.io_timeout);
+  lowest.expires_after(options_.io_timeout);
   auto [ec, written] = co_await http::async_write(stream, response, kNoThrow);
   if (ec || stopped_) co_return;
   boost::system::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream.expires_after(std::min(options_.io_timeout, kDrainTimeout));
+  lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  lowest.expires_after(std::min(options_.io_timeout, kDrainTimeout));
   std::array<char, 16 * 1024> sink;
   for (std::size_t drained = 0; drained < kDrainLimit && !stopped_;) {
-    auto [read_ec, n] = co_await stream.async_read_some(asio::buffer(sink), kNoThrow);
+    auto [read_ec, n] = co_await lowest.async_read_some(asio::buffer(sink), kNoThrow);
     if (read_ec) break;
     drained += n;
   }
@@ -467,7 +555,11 @@ tcp::endpoint ParseListenAddress(const std::string& address) {
 HttpServer::HttpServer(asio::any_io_executor executor, HttpServerOptions options,
                        HttpHandlers handlers)
     : impl_(std::make_shared<Impl>(std::move(executor), std::move(options),
-                                   std::move(handlers))) {}
+                                   std::move(handlers))) {
+  if (impl_->handlers_.security && !impl_->options_.blocking_pool) {
+    throw std::invalid_argument("HttpServer: a web configuration needs a blocking pool");
+  }
+}
 
 HttpServer::~HttpServer() { impl_->Stop(); }
 

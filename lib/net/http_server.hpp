@@ -1,6 +1,8 @@
 #pragma once
-// The HTTP endpoint: /metrics, /-/healthy, /-/ready, /-/reload, the status
-// page (/ and /status.json), served by Boost.Beast on the daemon's one io_context. Every read and
+// The HTTP endpoint: /metrics, /-/healthy, /-/ready, /-/reload and the status
+// page (/ and /status.json), served by Boost.Beast on the daemon's one
+// io_context, over TLS and behind basic auth when the web configuration says
+// so (every path but /-/healthy and /-/ready then needs the password). Every read and
 // write has a deadline and request bodies are capped, so slow or half-open
 // clients cannot hold the loop or grow memory.
 
@@ -12,6 +14,9 @@
 #include <memory>
 #include <string>
 
+#include "common/blocking.hpp"
+#include "net/web_security.hpp"
+
 namespace drwatch::net {
 
 struct HttpServerOptions {
@@ -22,6 +27,8 @@ struct HttpServerOptions {
   bool enable_lifecycle = false;
   /// Deadline for reading a request and for writing a response.
   std::chrono::milliseconds io_timeout{10000};
+  /// Where basic auth's bcrypt checks run; required with HttpHandlers::security.
+  BlockingPool* blocking_pool = nullptr;
 };
 
 struct HttpHandlers {
@@ -37,6 +44,10 @@ struct HttpHandlers {
   /// them / is a page of links.
   std::function<std::string()> status_page;
   std::function<std::string()> status_json;
+  /// The web configuration a new connection is served under (TLS, basic
+  /// auth, extra headers); unset or null: plain HTTP, open to anyone.
+  /// Called on the loop once per connection.
+  std::function<std::shared_ptr<const WebSecurity>()> security;
 };
 
 /// Parses a listen address; throws std::invalid_argument naming what is wrong.
@@ -44,6 +55,8 @@ boost::asio::ip::tcp::endpoint ParseListenAddress(const std::string& address);
 
 class HttpServer {
  public:
+  /// Throws std::invalid_argument when handlers.security is set without
+  /// options.blocking_pool.
   HttpServer(boost::asio::any_io_executor executor, HttpServerOptions options,
              HttpHandlers handlers);
   ~HttpServer();

@@ -2,6 +2,7 @@
 // clusters, scraped over HTTP. Covers the command line, /metrics (promtool
 // must accept it), the frozen-server case, reloads and secret redaction.
 
+#include <crypt.h>
 #include <libpq-fe.h>
 #include <signal.h>
 
@@ -156,6 +157,38 @@ TEST(DaemonCli, ConfigCheckPrintsOkOrEveryError) {
   r = RunCommand({kDaemon, "--config.file=/nonexistent/drwatch.yml", "--config.check"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("/nonexistent/drwatch.yml: cannot read"), std::string::npos) << r.err;
+}
+
+TEST(DaemonCli, AWebConfigIsValidatedAndABadOneRefusesToStart) {
+  auto catalogue = WriteTempFile("web_catalogue.yml", CatalogueFor("host=127.0.0.1 port=1 dbname=x"));
+  auto bad = WriteTempFile("web_bad.yml", "basic_auth_users:\n  alice: plaintext\n");
+  std::string message = bad + ":2:10: basic_auth_users.alice: expected a bcrypt hash";
+  auto r = RunCommand({kDaemon, "--config.file=" + catalogue, "--web.config.file=" + bad, "--config.check"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+  r = RunCommand({kDaemon, "--config.file=" + catalogue, "--web.config.file=" + bad,
+                  "--web.listen-address=127.0.0.1:0", "--storage.path=" + MakeStateDir()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("refusing to start: 1 error(s) in " + bad), std::string::npos) << r.err;
+}
+
+TEST(DaemonServe, BasicAuthGuardsMetricsButNotHealthOrReadiness) {
+  crypt_data data{};
+  std::string hash = crypt_r("secret", "$2b$05$abcdefghijklmnopqrstuu", &data);
+  auto web = WriteTempFile("web.yml", "basic_auth_users:\n  prometheus: " + hash + "\n");
+  auto catalogue = WriteTempFile("web_serve.yml", CatalogueFor("host=127.0.0.1 port=1 dbname=x"));
+  Daemon d(catalogue, {"--web.config.file=" + web});  // waits on /-/ready: no password needed
+  EXPECT_EQ(HttpGet("127.0.0.1", d.port(), "/-/healthy").status, 200);
+  auto refused = HttpGet("127.0.0.1", d.port(), "/metrics");
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_EQ(refused.Header("WWW-Authenticate"), "Basic realm=\"drwatch\"");
+  // "prometheus:secret" and "prometheus:wrong" in base64.
+  EXPECT_EQ(HttpGet("127.0.0.1", d.port(), "/metrics", {{"Authorization", "Basic cHJvbWV0aGV1czp3cm9uZw=="}}).status,
+            401);
+  auto scraped = HttpGet("127.0.0.1", d.port(), "/metrics", {{"Authorization", "Basic cHJvbWV0aGV1czpzZWNyZXQ="}});
+  EXPECT_EQ(scraped.status, 200);
+  EXPECT_NE(scraped.body.find("drwatch_build_info"), std::string::npos);
 }
 
 TEST(DaemonCli, ConfigCheckNeedsEveryExpansionToResolve) {

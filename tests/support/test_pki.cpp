@@ -98,6 +98,18 @@ TestPki::TestPki(std::vector<std::string> names, int leaf_days) {
   ASN1_TIME_to_tm(X509_get0_notAfter(leaf.get()), &tm);
   not_after_ = std::chrono::system_clock::from_time_t(timegm(&tm));
 
+  Key client_key = NewKey();
+  Cert client = NewCert("drwatch test client", client_key.get(), 3, leaf_days);
+  X509_set_issuer_name(client.get(), X509_get_subject_name(ca.get()));
+  AddExtension(client.get(), ca.get(), NID_basic_constraints, "critical,CA:FALSE");
+  AddExtension(client.get(), ca.get(), NID_ext_key_usage, "clientAuth");
+  AddExtension(client.get(), ca.get(), NID_authority_key_identifier, "keyid:always");
+  if (X509_sign(client.get(), ca_key.get(), EVP_sha256()) == 0) Fail("sign client");
+  client_cert_file_ = dir_ + "/client.pem";
+  client_key_file_ = dir_ + "/client.key";
+  WritePem(client_cert_file_, client.get(), nullptr);
+  WritePem(client_key_file_, nullptr, client_key.get());
+
   WritePem(ca_file_, ca.get(), nullptr);
   WritePem(cert_file_, leaf.get(), nullptr);
   WritePem(key_file_, nullptr, leaf_key.get());

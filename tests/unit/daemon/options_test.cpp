@@ -112,6 +112,20 @@ TEST(ParseOptions, BadFlags) {
   EXPECT_EQ(ErrorOf({"--config.file=c.yml", "--log.level=loud"}), "invalid value \"loud\" for --log.level");
 }
 
+TEST(ParseOptions, WebConfigFile) {
+  auto o = Parse({"--config.file=c.yml"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->web_config_file, "");
+  o = Parse({"--config.file=c.yml", "--web.config.file=/etc/drwatch/web.yml"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->web_config_file, "/etc/drwatch/web.yml");
+  o = Parse({"--config.file=c.yml", "--web.config.file", "web.yml", "--config.check"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->web_config_file, "web.yml");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "--web.config.file="}), "invalid value \"\" for --web.config.file");
+  EXPECT_NE(Usage().find("--web.config.file=PATH"), std::string::npos);
+}
+
 TEST(ParseOptions, VersionAndHelpNeedNothingElse) {
   EXPECT_TRUE(Parse({"--version"}));
   EXPECT_TRUE(Parse({"-h"}));
