@@ -125,7 +125,7 @@ std::string RenderStatusHtml(const Status& status, std::string_view telemetry_pa
   std::string metrics = EscapeMarkup(telemetry_path);
   out += "<footer>As of " + Utc(status.now) + " (refreshes every 30 s). <a href=\"" + metrics + "\">" + metrics +
          "</a> &middot; <a href=\"/status.json\">/status.json</a> &middot; runbook: "
-         "<code>/usr/share/doc/drwatch/runbook.md</code> &middot; Grafana: the <i>drwatch</i> dashboard</footer>\n"
+         "<code>/usr/share/doc/drwatch/docs/runbook.md</code> &middot; Grafana: the <i>drwatch</i> dashboard</footer>\n"
          "</body></html>\n";
   return out;
 }

@@ -10,6 +10,7 @@
 
 #include <cctype>
 #include <filesystem>
+#include <stdlib.h>
 #include <fstream>
 #include <iostream>
 #include <regex>
@@ -292,6 +293,44 @@ TEST(DaemonServe, TheStatusPageShowsTheChecklistsTickingThemselves) {
   EXPECT_NE(json.body.find("\"name\":\"a_ping\""), std::string::npos) << json.body;
   EXPECT_NE(json.body.find("\"checklist\":\"daily\""), std::string::npos) << json.body;
   EXPECT_EQ(json.body.find(PgCluster::kPassword), std::string::npos);
+}
+
+// What a person sees: Debian's Chromium renders the page headless; the
+// rendered DOM shows each check's state, and a screenshot is kept as a test
+// artefact (build/tests/artifacts/status-page.png).
+TEST(DaemonServe, AHeadlessBrowserRendersEachChecksState) {
+  PgCluster pg;
+  CreateAuditLogs(pg);
+  pg.Exec("UPDATE audit_logs SET created_at = now() - interval '2 hours'");
+  auto path = WriteTempFile("browser.yml", CatalogueFor(pg.Dsn()));
+  Daemon d(path);
+  d.WaitMetrics([](const std::string& m) {
+    return MetricValue(m, "drwatch_check_success", {"check=\"a_recency\""}) == 0 &&
+           MetricValue(m, "drwatch_check_success", {"check=\"a_ping\""}) == 1;
+  });
+  std::string url = "http://127.0.0.1:" + std::to_string(d.port()) + "/";
+  std::string profile = (std::filesystem::temp_directory_path() / "drwatch-chromium-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(profile.data()), nullptr);
+  std::vector<std::string> browser = {"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                                      "--no-first-run", "--user-data-dir=" + profile, "--window-size=900,1200"};
+  auto dom_argv = browser;
+  dom_argv.insert(dom_argv.end(), {"--dump-dom", url});
+  auto dom = RunCommand(dom_argv, "", {}, std::chrono::seconds(120));
+  ASSERT_EQ(dom.exit_code, 0) << dom.err;
+  EXPECT_NE(dom.out.find("Daily checklist"), std::string::npos) << dom.out;
+  EXPECT_TRUE(std::regex_search(dom.out, std::regex(R"(id="check-a_ping"><td class="state ok">✓ ok</td>)"))) << dom.out;
+  EXPECT_TRUE(std::regex_search(dom.out, std::regex(R"(id="check-a_recency"><td class="state failing">✗ failing)")))
+      << dom.out;
+  EXPECT_NE(dom.out.find("newest row is 2h"), std::string::npos) << dom.out;
+  namespace fs = std::filesystem;
+  fs::create_directories(DRWATCH_ARTIFACT_DIR);
+  std::string shot = std::string(DRWATCH_ARTIFACT_DIR) + "/status-page.png";
+  auto shot_argv = browser;
+  shot_argv.insert(shot_argv.end(), {"--screenshot=" + shot, url});
+  auto taken = RunCommand(shot_argv, "", {}, std::chrono::seconds(120));
+  EXPECT_EQ(taken.exit_code, 0) << taken.err;
+  EXPECT_GT(fs::exists(shot) ? fs::file_size(shot) : 0, 10000u) << "a rendered page, not a blank one";
+  fs::remove_all(profile);
 }
 
 TEST(DaemonServe, StaleDataFailsTheCheckAndBreachesTheObjective) {
