@@ -77,9 +77,16 @@ void AddSamples(const backup::Manifest& m, std::chrono::system_clock::time_point
                          {}, UnixSeconds(m.finished_at)});
   out.samples.push_back({"drwatch_backup_duration_seconds", "How long the newest complete backup run took.",
                          metrics::MetricType::kGauge, {}, duration});
+  double bytes = 0;
   for (const auto& f : m.files) {
+    bytes += static_cast<double>(f.size);
     out.samples.push_back({"drwatch_backup_size_bytes", "Size of each file of the newest complete backup run.",
                            metrics::MetricType::kGauge, {{"file", f.name}}, static_cast<double>(f.size)});
+  }
+  if (duration > 0) {
+    out.samples.push_back({"drwatch_backup_throughput_bytes_per_second",
+                           "Bytes stored per second of the newest complete backup run (all its files over its duration).",
+                           metrics::MetricType::kGauge, {}, bytes / duration});
   }
   out.samples.push_back({"drwatch_data_age_seconds",
                          "Age of the newest complete backup (since its snapshot was taken), as of the last run.",

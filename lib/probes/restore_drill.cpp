@@ -125,6 +125,12 @@ class RestoreDrill final : public Probe {
     out.samples.push_back({"drwatch_restore_verified_tables",
                            "Tables whose existence and row count the last drill verified.", metrics::MetricType::kGauge,
                            {}, static_cast<double>(report.verified_tables)});
+    if (report.ok() && report.restore_seconds > 0) {
+      out.samples.push_back({"drwatch_restore_throughput_bytes_per_second",
+                             "Bytes of the custom-format dump pg_restore restored per second in the last drill.",
+                             metrics::MetricType::kGauge, {},
+                             static_cast<double>(report.dump_bytes) / report.restore_seconds});
+    }
     if (report.ok()) {
       last_success_ = ToUnixSeconds(Clock::WallNow());
       out.reason = "run " + report.run + " restored, " + std::to_string(report.verified_tables) + " tables verified";

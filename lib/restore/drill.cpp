@@ -100,6 +100,7 @@ class Drill {
     error = co_await DownloadFile(store_, manifest_, spec_.backup, "data.dump", dump_);
     if (!error.empty()) co_return error;
     log_.Done("download data.dump");
+    if (const auto* f = manifest_.File("data.dump")) report_.dump_bytes = f->size;
     error = co_await VerifyFile(ctx_.pool, manifest_, "data.dump", dump_);
     if (!error.empty()) co_return error;
     log_.Done("verify checksums");
@@ -224,7 +225,7 @@ class Drill {
       if (spec_.jobs > 0) extra.insert(extra.end(), {"-j", std::to_string(spec_.jobs)});
       error = co_await PgRestore(ctx_.executor, pg_restore_, PgEnvironment(conninfo_, guard_.db), extra, dump_);
       if (!error.empty()) co_return "restore " + label + ": " + error;
-      log_.Done("restore " + label);
+      report_.restore_seconds += log_.Done("restore " + label);
     }
     for (const auto& table : pass.tables) {
       auto rows = rows_.find(table);

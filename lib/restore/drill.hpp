@@ -6,6 +6,7 @@
 // afterwards, also on failure, timeout or cancellation.
 
 #include <boost/asio/awaitable.hpp>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,6 +32,8 @@ struct DrillReport {
   std::string details;
   std::vector<std::pair<std::string, double>> systems;  // measured seconds, in restore order
   int verified_tables = 0;
+  std::uint64_t dump_bytes = 0;  // size of the data.dump restored
+  double restore_seconds = 0;    // time spent in pg_restore, all passes
   bool ok() const { return error.empty(); }
 };
 

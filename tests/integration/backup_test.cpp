@@ -196,6 +196,10 @@ TEST_F(BackupTest, BacksUpTheSeededDatabaseWithAVerifiableManifest) {
   EXPECT_EQ(samples["drwatch_backup_size_bytes{file=schema.sql}"], static_cast<double>(m.File("schema.sql")->size));
   EXPECT_GT(samples["drwatch_backup_last_success_timestamp_seconds"], 1.7e9);
   EXPECT_GT(samples["drwatch_backup_duration_seconds"], 0);
+  double stored = 0;
+  for (const auto& f : m.files) stored += static_cast<double>(f.size);
+  EXPECT_DOUBLE_EQ(samples["drwatch_backup_throughput_bytes_per_second"],
+                   stored / samples["drwatch_backup_duration_seconds"]);
   EXPECT_TRUE(samples.contains("drwatch_data_age_seconds"));
   ASSERT_TRUE(result->observed);
   EXPECT_LT(*result->observed, 120);
