@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 
+#include "pg/quote.hpp"
 #include "restore/fetch.hpp"
 
 namespace drwatch::restore {
@@ -54,15 +55,6 @@ std::optional<std::string> TakeIdent(std::string_view& s) {
   return name;
 }
 
-std::string QuoteName(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 // The role a statement is about: "CREATE ROLE x", "ALTER ROLE x …",
 // "COMMENT ON ROLE x …", "SECURITY LABEL FOR p ON ROLE x …".
 std::optional<std::string> RoleOf(std::string_view stmt) {
@@ -95,7 +87,7 @@ std::optional<RoleScript::Membership> MembershipOf(std::string_view stmt) {
   auto granted = options.find("GRANTED BY");
   if (granted != std::string::npos) options.erase(granted);
   while (!options.empty() && options.back() == ' ') options.pop_back();
-  std::string statement = "GRANT " + QuoteName(*role) + " TO " + QuoteName(*member);
+  std::string statement = "GRANT " + pg::QuoteIdent(*role) + " TO " + pg::QuoteIdent(*member);
   if (!options.empty()) statement += " " + options;
   return RoleScript::Membership{*role, *member, statement};
 }

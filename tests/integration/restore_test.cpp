@@ -22,6 +22,7 @@
 #include "restore/restore_latest.hpp"
 #include "storage/file_backend.hpp"
 #include "support/check_runner.hpp"
+#include "support/drill_fixture.hpp"
 #include "support/app_seed.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/probe_harness.hpp"
@@ -47,37 +48,12 @@ void WriteFile(const std::string& path, const std::string& data) {
   out << data;
 }
 
-class RestoreTest : public PgClusterTest {
+class RestoreTest : public DrillServerTest {
  protected:
-  static void SetUpTestSuite() {
-    PgClusterTest::SetUpTestSuite();
-    try {
-      drill_server_ = new PgCluster();
-    } catch (const std::exception& e) {
-      drill_error_ = e.what();
-    }
-  }
-  static void TearDownTestSuite() {
-    delete drill_server_;
-    drill_server_ = nullptr;
-    PgClusterTest::TearDownTestSuite();
-  }
-
   void SetUp() override {
-    PgClusterTest::SetUp();
-    ASSERT_NE(drill_server_, nullptr) << "no drill cluster: " << drill_error_;
-    std::string templ = (fs::temp_directory_path() / "drwatch-restore-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    dir_ = templ;
-    fs::create_directory(dir_ + "/store");
+    DrillServerTest::SetUp();
+    if (HasFatalFailure()) return;
     Seed();
-  }
-
-  void TearDown() override {
-    runner_.Clear();
-    TurnLoop(io_, 100ms);
-    fs::remove_all(dir_);
-    PgClusterTest::TearDown();
   }
 
   // auth and public schemas, four tables, 110000 rows; the backup reads them
@@ -147,14 +123,7 @@ class RestoreTest : public PgClusterTest {
     return PollUntil(io_, [] { return ScratchDatabases() == 0; }, timeout).has_value();
   }
 
-  static PgCluster* drill_server_;
-  static std::string drill_error_;
-  std::string dir_;
-  CheckRunner runner_{io_, pool_};
 };
-
-PgCluster* RestoreTest::drill_server_ = nullptr;
-std::string RestoreTest::drill_error_;
 
 TEST_F(RestoreTest, DrillRestoresTheBackupAndTimesEachRtoSystem) {
   Load(Catalogue());

@@ -19,6 +19,7 @@
 #include "restore/restore_latest.hpp"
 #include "storage/file_backend.hpp"
 #include "support/check_runner.hpp"
+#include "support/drill_fixture.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/probe_harness.hpp"
 
@@ -67,29 +68,11 @@ std::string ReadFile(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-class SupabaseRecoveryTest : public PgClusterTest {
+class SupabaseRecoveryTest : public DrillServerTest {
  protected:
-  static void SetUpTestSuite() {
-    PgClusterTest::SetUpTestSuite();
-    try {
-      drill_server_ = new PgCluster();
-    } catch (const std::exception& e) {
-      drill_error_ = e.what();
-    }
-  }
-  static void TearDownTestSuite() {
-    delete drill_server_;
-    drill_server_ = nullptr;
-    PgClusterTest::TearDownTestSuite();
-  }
-
   void SetUp() override {
-    PgClusterTest::SetUp();
-    ASSERT_NE(drill_server_, nullptr) << "no drill cluster: " << drill_error_;
-    std::string templ = (fs::temp_directory_path() / "drwatch-supabase-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    dir_ = templ;
-    fs::create_directory(dir_ + "/store");
+    DrillServerTest::SetUp();
+    if (HasFatalFailure()) return;
     static bool seeded = false;
     if (!seeded) {
       seeded = true;
@@ -100,13 +83,6 @@ class SupabaseRecoveryTest : public PgClusterTest {
                      "GRANT pg_read_all_data TO " + PgCluster::kPasswordUser);
     }
     runner_.Load(Catalogue(), "supabase_test.yml");
-  }
-
-  void TearDown() override {
-    runner_.Clear();
-    TurnLoop(io_, 100ms);
-    fs::remove_all(dir_);
-    PgClusterTest::TearDown();
   }
 
   std::string Catalogue() const {
@@ -153,15 +129,8 @@ class SupabaseRecoveryTest : public PgClusterTest {
     return status.value_or(-1);
   }
 
-  static PgCluster* drill_server_;
-  static std::string drill_error_;
-  std::string dir_;
   backup::Manifest manifest_;
-  CheckRunner runner_{io_, pool_};
 };
-
-PgCluster* SupabaseRecoveryTest::drill_server_ = nullptr;
-std::string SupabaseRecoveryTest::drill_error_;
 
 TEST_F(SupabaseRecoveryTest, EveryRunStoresTheRolesWithoutPasswordsAndTheStructure) {
   std::string run = Backup();
