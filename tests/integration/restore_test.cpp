@@ -68,14 +68,7 @@ class RestoreTest : public DrillServerTest {
   // The catalogue of these tests: source `db`, drill server `drill`, store
   // `backups`; a backup, a drill and a drift check unless `checks` is given.
   std::string Catalogue(const std::string& extra_checks = "", const std::string& drill_dsn = "") {
-    return "targets:\n"
-           "  db: {type: postgres, dsn: \"" + cluster().PasswordDsn() + "\"}\n"
-           "  drill: {type: postgres, dsn: \"" + (drill_dsn.empty() ? drill_server_->Dsn() : drill_dsn) + "\"}\n"
-           "  backups: {type: storage, url: \"file://" + dir_ + "/store\"}\n"
-           "objectives:\n"
-           "  rto: {authentication: 15m, core_business_logic: 30m, analytics_reporting: 2h}\n"
-           "checks:\n"
-           "  - {name: nightly, kind: backup.pg_dump, target: db, storage: backups, tables: " + kTables + "}\n"
+    return CatalogueWithBackup(kTables, drill_dsn) +
            "  - name: weekly_drill\n"
            "    kind: restore.drill\n"
            "    target: drill\n"

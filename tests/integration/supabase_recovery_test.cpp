@@ -86,14 +86,7 @@ class SupabaseRecoveryTest : public DrillServerTest {
   }
 
   std::string Catalogue() const {
-    return "targets:\n"
-           "  db: {type: postgres, dsn: \"" + cluster().PasswordDsn() + "\"}\n"
-           "  drill: {type: postgres, dsn: \"" + drill_server_->Dsn() + "\"}\n"
-           "  backups: {type: storage, url: \"file://" + dir_ + "/store\"}\n"
-           "objectives:\n"
-           "  rto: {authentication: 15m, core_business_logic: 30m, analytics_reporting: 2h}\n"
-           "checks:\n"
-           "  - {name: nightly, kind: backup.pg_dump, target: db, storage: backups, tables: " + kTables + "}\n"
+    return CatalogueWithBackup(kTables) +
            "  - name: weekly_drill\n"
            "    kind: restore.drill\n"
            "    target: drill\n"

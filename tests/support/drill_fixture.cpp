@@ -43,4 +43,15 @@ void DrillServerTest::TearDown() {
   PgClusterTest::TearDown();
 }
 
+std::string DrillServerTest::CatalogueWithBackup(const std::string& tables, const std::string& drill_dsn) const {
+  return "targets:\n"
+         "  db: {type: postgres, dsn: \"" + cluster().PasswordDsn() + "\"}\n"
+         "  drill: {type: postgres, dsn: \"" + (drill_dsn.empty() ? drill_server_->Dsn() : drill_dsn) + "\"}\n"
+         "  backups: {type: storage, url: \"file://" + dir_ + "/store\"}\n"
+         "objectives:\n"
+         "  rto: {authentication: 15m, core_business_logic: 30m, analytics_reporting: 2h}\n"
+         "checks:\n"
+         "  - {name: nightly, kind: backup.pg_dump, target: db, storage: backups, tables: " + tables + "}\n";
+}
+
 }  // namespace drwatch::test

@@ -19,6 +19,12 @@ class DrillServerTest : public PgClusterTest {
   void SetUp() override;
   void TearDown() override;
 
+  /// The head of a restore test's catalogue: targets db (the source, as the
+  /// password user), drill (`drill_dsn`, default the drill server) and
+  /// backups (dir_/store), the RTO objectives, and a backup.pg_dump check
+  /// `nightly` with `tables` (a YAML list); the test's own checks follow.
+  std::string CatalogueWithBackup(const std::string& tables, const std::string& drill_dsn = "") const;
+
   static PgCluster* drill_server_;
   std::string dir_;
   CheckRunner runner_{io_, pool_};
