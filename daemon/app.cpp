@@ -165,6 +165,7 @@ int App::Run() {
   http_options.telemetry_path = options_.telemetry_path;
   http_options.enable_lifecycle = options_.enable_lifecycle;
   http_options.blocking_pool = &pool_;
+  http_options.max_connections = options_.max_connections;
   net::HttpHandlers handlers{
       [this] { return RenderMetrics(); },
       [this] { return catalogue_ != nullptr; },
@@ -289,6 +290,17 @@ std::string App::RenderMetrics() {
                      "When the catalogue was last loaded successfully (unix time).", MetricType::kGauge,
                      {}, last_reload_success_});
   loop_lag_.Collect(samples);
+  if (http_) {
+    net::HttpServerStats http = http_->Stats();
+    samples.push_back({"drwatch_http_open_connections", "HTTP connections open now (at most --web.max-connections).",
+                       MetricType::kGauge, {}, static_cast<double>(http.open_connections)});
+    samples.push_back({"drwatch_http_max_connections", "--web.max-connections: HTTP connections allowed at once.",
+                       MetricType::kGauge, {}, static_cast<double>(options_.max_connections)});
+    samples.push_back({"drwatch_http_connections_closed_at_limit_total",
+                       "HTTP connections closed to stay within --web.max-connections (the one idle the longest, "
+                       "or a newcomer when all were busy).",
+                       MetricType::kCounter, {}, static_cast<double>(http.closed_at_limit_total)});
+  }
   metrics::AppendProcessSamples(samples);
   return metrics::RenderText(samples);
 }

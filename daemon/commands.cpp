@@ -10,11 +10,13 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "backup/commands.hpp"
 #include "common/redact.hpp"
 #include "config/catalogue.hpp"
+#include "config/expand.hpp"
 #include "engine/scheduler.hpp"
 #include "engine/state_store.hpp"
 #include "pg/connection.hpp"
@@ -199,9 +201,47 @@ int BackupList(const Options& options, const Loaded& loaded) {
   return RunCommandCoroutine(io, pool, backup::ListCommand(storage->backend(), pool, options.check, std::cout));
 }
 
+// The DSN restore latest restores into: --to, --to-file (a secret file, so
+// refused when every user can read it) or $DRWATCH_RESTORE_DSN; nullopt after
+// printing why not. A password given with --to is visible in ps to every
+// user of the machine while the restore runs: warned about, not refused (at
+// 3 a.m. the restore matters more).
+std::optional<std::string> RestoreDsn(const Options& options) {
+  std::string dsn = options.restore_to;
+  if (!options.restore_to_file.empty()) {
+    std::string reason;
+    auto text = config::ReadSecretFile(options.restore_to_file, reason);
+    if (!text) {
+      PrintError(reason.starts_with("secret file ") ? reason
+                                                    : "cannot read --to-file " + options.restore_to_file + ": " + reason);
+      return std::nullopt;
+    }
+    dsn = *text;
+    while (!dsn.empty() && (dsn.back() == '\n' || dsn.back() == '\r')) dsn.pop_back();
+  } else if (options.restore_to_env) {
+    const char* value = std::getenv(kRestoreDsnVariable);
+    dsn = value ? value : "";
+  }
+  if (dsn.empty()) {
+    PrintError(options.restore_to_file.empty() ? std::string("$") + kRestoreDsnVariable + " is empty"
+                                               : "--to-file " + options.restore_to_file + " is empty");
+    return std::nullopt;
+  }
+  auto password = pg::PasswordOf(dsn);
+  if (password) Redactor::Global().Add(*password);
+  Redactor::Global().Add(dsn);
+  if (password && !options.restore_to.empty()) {
+    std::fprintf(stderr,
+                 "drwatchd: warning: --to carries a password, which every user of this machine can read in ps "
+                 "while the restore runs; use --to-file PATH, $%s or ~/.pgpass instead\n",
+                 kRestoreDsnVariable);
+  }
+  return dsn;
+}
+
 int RestoreLatest(const Options& options, const Loaded& loaded) {
-  if (auto password = pg::PasswordOf(options.restore_to)) Redactor::Global().Add(*password);
-  Redactor::Global().Add(options.restore_to);
+  auto dsn = RestoreDsn(options);
+  if (!dsn) return 1;
   BlockingPool pool;
   boost::asio::io_context io;
   targets::StorageTarget* storage = nullptr;
@@ -216,7 +256,7 @@ int RestoreLatest(const Options& options, const Loaded& loaded) {
   // done or cancelled (Ctrl-C).
   auto deadline = Clock::now() + std::chrono::hours(24 * 365);
   probes::RunContext ctx{io.get_executor(), pool, *target, check.timeout, deadline, check.name};
-  restore::RestoreLatestOptions restore_options{options.check, options.restore_to, options.force,
+  restore::RestoreLatestOptions restore_options{options.check, *dsn, options.force,
                                                  options.no_owner};
   return RunCommandCoroutine(io, pool,
                              restore::RestoreLatestCommand(ctx, storage->backend(), restore_options, std::cout));

@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include <charconv>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <set>
@@ -22,7 +24,8 @@ std::string Usage() {
        drwatchd --config.file=PATH [--storage.path=DIR] backup run CHECK
        drwatchd --config.file=PATH [--storage.path=DIR] backup list CHECK
        drwatchd --config.file=PATH [--storage.path=DIR] restore drill CHECK
-       drwatchd --config.file=PATH [--storage.path=DIR] restore latest CHECK --to DSN [--force] [--no-owner]
+       drwatchd --config.file=PATH [--storage.path=DIR] restore latest CHECK [--to DSN | --to-file PATH]
+                [--force] [--no-owner]
 
 Watches a PostgreSQL application's backup and disaster-recovery health and
 exports the results as Prometheus metrics.
@@ -34,6 +37,8 @@ Flags:
   --web.enable-lifecycle        enable POST /-/reload
   --web.config.file=PATH        TLS, basic auth and headers for the endpoint (the
                                 Prometheus exporter-toolkit web config format)
+  --web.max-connections=N       open HTTP connections at most (default 256); past it the
+                                connection idle the longest is closed
   --log.level=LEVEL             debug, info, warn or error (default info)
   --log.format=FORMAT           text or json (default text)
   --config.check                validate the catalogue, print OK or every error, exit 0/1
@@ -50,7 +55,9 @@ success, 1 on failure, 2 on a usage or catalogue error, 130/143 on Ctrl-C/SIGTER
   backup list CHECK             list a backup check's runs and verify their checksums
   restore drill CHECK           run a restore.drill check now
   restore latest CHECK --to DSN restore the newest verified run of a backup.pg_dump
-                                check into DSN (an empty database unless --force):
+                                check into DSN (an empty database unless --force);
+                                --to-file PATH reads the DSN from a file (mode 600),
+                                else $DRWATCH_RESTORE_DSN: keeps a password out of ps;
                                 creates the roles it lacks (roles.sql, no passwords),
                                 then restores owners and grants (--no-owner: objects
                                 owned by the connecting user instead)
@@ -58,6 +65,15 @@ success, 1 on failure, 2 on a usage or catalogue error, 130/143 on Ctrl-C/SIGTER
 }
 
 namespace {
+
+// A whole number in 1..1,000,000.
+bool ParseCount(const std::string& text, std::size_t& out) {
+  std::size_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value < 1 || value > 1000000) return false;
+  out = value;
+  return true;
+}
 
 bool IsCheckName(const std::string& s) {
   if (s.empty() || s[0] < 'a' || s[0] > 'z') return false;
@@ -108,15 +124,24 @@ bool ParseCommand(const std::vector<std::string>& words, Options& o, std::string
 }
 
 // Flags that do not fit the command (or its absence).
-bool CheckCombination(const Options& o, const std::set<std::string>& seen, std::string& error) {
-  bool restore_flags = seen.contains("--to") || seen.contains("--force") || seen.contains("--no-owner");
+bool CheckCombination(Options& o, const std::set<std::string>& seen, std::string& error) {
+  bool restore_flags = seen.contains("--to") || seen.contains("--to-file") || seen.contains("--force") ||
+                       seen.contains("--no-owner");
   if (restore_flags && o.command != Command::kRestoreLatest) {
-    error = "--to, --force and --no-owner go only with restore latest";
+    error = "--to, --to-file, --force and --no-owner go only with restore latest";
     return false;
   }
-  if (o.command == Command::kRestoreLatest && o.restore_to.empty()) {
-    error = "restore latest needs --to DSN";
+  if (seen.contains("--to") && seen.contains("--to-file")) {
+    error = "--to and --to-file exclude each other";
     return false;
+  }
+  if (o.command == Command::kRestoreLatest && o.restore_to.empty() && o.restore_to_file.empty()) {
+    if (std::getenv(kRestoreDsnVariable) == nullptr) {
+      error = std::string("restore latest needs the database to restore into: --to DSN, --to-file PATH or $") +
+              kRestoreDsnVariable;
+      return false;
+    }
+    o.restore_to_env = true;
   }
   if (o.command != Command::kServe && (o.once || o.config_check)) {
     error = std::string(o.once ? "--once" : "--config.check") + " does not go with " + CommandName(o.command);
@@ -148,6 +173,8 @@ std::optional<Options> ParseOptions(const std::vector<std::string>& args, std::s
       {"--log.format", [&](const std::string& v) { return ParseLogFormat(v, o.log_format); }},
       {"--storage.path", [&](const std::string& v) { o.storage_path = v; return !v.empty(); }},
       {"--to", [&](const std::string& v) { o.restore_to = v; return !v.empty(); }},
+      {"--to-file", [&](const std::string& v) { o.restore_to_file = v; return !v.empty(); }},
+      {"--web.max-connections", [&](const std::string& v) { return ParseCount(v, o.max_connections); }},
       {"--checklist",
        [&](const std::string& v) { o.checklist = v; return v == "daily" || v == "weekly" || v == "monthly"; }},
       {"--output", [&](const std::string& v) { o.junit = v == "junit"; return v == "junit" || v == "table"; }},

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,7 @@ struct Options {
   std::string telemetry_path = "/metrics";
   std::string web_config_file;  // --web.config.file: TLS, basic auth, headers; empty: none
   bool enable_lifecycle = false;
+  std::size_t max_connections = 256;  // --web.max-connections
   spdlog::level::level_enum log_level = spdlog::level::info;
   LogFormat log_format = LogFormat::kText;
   bool config_check = false;
@@ -35,11 +37,18 @@ struct Options {
   Command command = Command::kServe;
   std::string check;       // the command's CHECK
   std::string restore_to;  // restore latest --to DSN: a secret, never printed
+  std::string restore_to_file;  // restore latest --to-file PATH: the DSN's file
+  bool restore_to_env = false;  // restore latest: the DSN is $DRWATCH_RESTORE_DSN
   bool force = false;      // restore latest --force
   bool no_owner = false;   // restore latest --no-owner
 };
 
+/// The environment variable restore latest takes its target DSN from when
+/// neither --to nor --to-file is given.
+inline constexpr const char* kRestoreDsnVariable = "DRWATCH_RESTORE_DSN";
+
 /// Parses argv. On a bad command line returns nullopt and sets `error`.
+/// Reads one environment variable: kRestoreDsnVariable (is it set?).
 std::optional<Options> ParseOptions(const std::vector<std::string>& args, std::string& error);
 
 /// The usage text.

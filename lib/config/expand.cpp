@@ -1,9 +1,11 @@
 #include "config/expand.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <system_error>
 
@@ -49,9 +51,10 @@ std::string Credential(const std::string& name, std::string& error) {
   }
   std::string path = std::string(dir) + "/" + name;
   std::string reason;
-  auto content = ReadWholeFile(path, reason);
+  auto content = ReadSecretFile(path, reason);
   if (!content) {
-    error = "cannot read credential " + name + " (" + path + "): " + reason;
+    error = reason.starts_with("secret file ") ? reason
+                                                 : "cannot read credential " + name + " (" + path + "): " + reason;
     return {};
   }
   StripNewline(*content);
@@ -77,9 +80,9 @@ std::string Substitute(std::string_view body, std::string& error) {
       return {};
     }
     std::string reason;
-    auto content = ReadWholeFile(path, reason);
+    auto content = ReadSecretFile(path, reason);
     if (!content) {
-      error = "cannot read file " + path + ": " + reason;
+      error = reason.starts_with("secret file ") ? reason : "cannot read file " + path + ": " + reason;
       return {};
     }
     StripNewline(*content);
@@ -92,10 +95,24 @@ std::string Substitute(std::string_view body, std::string& error) {
 
 }  // namespace
 
-std::optional<std::string> ReadWholeFile(const std::string& path, std::string& reason) {
+namespace {
+
+std::optional<std::string> ReadFile(const std::string& path, bool secret, std::string& reason) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     reason = std::generic_category().message(errno);
+    return std::nullopt;
+  }
+  // Checked on the open file, so the answer is about what is read (as ssh
+  // does for private keys). Only "other": a group of its own (the service's)
+  // is how /etc/drwatch is meant to be shared.
+  struct stat st {};
+  if (secret && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_IROTH | S_IWOTH)) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    reason = "secret file " + path + " is " + ((st.st_mode & S_IROTH) ? "readable" : "writable") +
+             " by every user (mode " + mode + "): run chmod 600 " + path + " (or chmod o-rw " + path + ")";
+    ::close(fd);
     return std::nullopt;
   }
   std::string out;
@@ -113,6 +130,16 @@ std::optional<std::string> ReadWholeFile(const std::string& path, std::string& r
   }
   ::close(fd);
   return out;
+}
+
+}  // namespace
+
+std::optional<std::string> ReadWholeFile(const std::string& path, std::string& reason) {
+  return ReadFile(path, false, reason);
+}
+
+std::optional<std::string> ReadSecretFile(const std::string& path, std::string& reason) {
+  return ReadFile(path, true, reason);
 }
 
 Expansion Expand(std::string_view text) {

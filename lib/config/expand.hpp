@@ -20,11 +20,19 @@ struct Expansion {
 /// is a literal "${". An unset variable, an unreadable file or an unterminated
 /// "${" sets `error`, e.g. "environment variable PRMCMS_DSN is not set",
 /// "cannot read file /run/x: No such file or directory", "credential x:
-/// $CREDENTIALS_DIRECTORY is not set (…)", "unknown expansion ${foo:bar} (…)".
+/// $CREDENTIALS_DIRECTORY is not set (…)", "unknown expansion ${foo:bar} (…)";
+/// files and credentials are secrets: see ReadSecretFile.
 Expansion Expand(std::string_view text);
 
 /// Reads a whole file. On failure returns nullopt and sets `reason` to the
 /// system's text ("No such file or directory").
 std::optional<std::string> ReadWholeFile(const std::string& path, std::string& reason);
+
+/// ReadWholeFile for a file holding a secret (${file:}, ${cred:}, a key, a
+/// DSN file): refused when any user may read or write it, the way ssh refuses
+/// such a private key; `reason` is then the whole sentence with the fix:
+/// "secret file /etc/drwatch/dsn is readable by every user (mode 0644): run
+/// chmod 600 /etc/drwatch/dsn (or chmod o-rw /etc/drwatch/dsn)".
+std::optional<std::string> ReadSecretFile(const std::string& path, std::string& reason);
 
 }  // namespace drwatch::config

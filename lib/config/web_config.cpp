@@ -46,7 +46,7 @@ std::optional<TlsVersion> ParseVersion(NodeReader& r, std::string_view key) {
 
 // A file the daemon must read: refused now rather than at the first connection.
 // A relative path is relative to the web config file, as in exporter-toolkit.
-std::optional<std::string> ReadableFile(NodeReader& r, std::string_view key, bool required) {
+std::optional<std::string> ReadableFile(NodeReader& r, std::string_view key, bool required, bool secret = false) {
   auto path = r.PublicString(key, required);
   if (!path) return std::nullopt;
   if (path->empty()) {
@@ -57,6 +57,11 @@ std::optional<std::string> ReadableFile(NodeReader& r, std::string_view key, boo
   if (p.is_relative()) *path = (std::filesystem::path(r.diag().file).parent_path() / p).string();
   if (::access(path->c_str(), R_OK) != 0) {
     r.Error(key, "cannot read \"" + *path + "\": " + std::strerror(errno));
+    return std::nullopt;
+  }
+  std::string reason;
+  if (secret && !ReadSecretFile(*path, reason)) {
+    r.Error(key, reason);
     return std::nullopt;
   }
   return path;
@@ -70,7 +75,7 @@ std::optional<net::TlsServerConfig> ParseTls(NodeReader& r) {
   net::TlsServerConfig tls;
   bool ok = true;
   auto cert = ReadableFile(r, "cert_file", true);
-  auto key = ReadableFile(r, "key_file", true);
+  auto key = ReadableFile(r, "key_file", true, /*secret=*/true);
   ok = cert && key;
   if (cert) tls.cert_file = *cert;
   if (key) tls.key_file = *key;

@@ -183,8 +183,18 @@ void LogEscaped(std::exception_ptr error) {
 struct Session {
   Session(tcp::socket socket, std::shared_ptr<const WebSecurity> s)
       : stream(std::move(socket)), security(std::move(s)) {}
+  // Waiting for a request (or the TLS handshake) since `waiting_since`;
+  // false while a request is answered. Only waiting connections are closed
+  // to make room (see HttpServerOptions::max_connections).
+  void Wait() {
+    waiting = true;
+    waiting_since = std::chrono::steady_clock::now();
+  }
   beast::tcp_stream stream;
   std::shared_ptr<const WebSecurity> security;
+  bool waiting = true;
+  std::chrono::steady_clock::time_point waiting_since = std::chrono::steady_clock::now();
+  bool closed = false;
 };
 
 Response Unauthorized() {
@@ -218,6 +228,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   // Each coroutine takes `self` so the server outlives it.
   asio::awaitable<void> AcceptLoop(std::shared_ptr<Impl> self);
   void StartSession(tcp::socket socket);
+  bool MakeRoom();
   asio::awaitable<void> Serve(std::shared_ptr<Impl> self, std::shared_ptr<Session> session);
   template <typename Stream>
   asio::awaitable<void> ServeRequests(Session& session, Stream& stream);
@@ -241,6 +252,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   bool started_ = false;
   bool stopped_ = false;
   int password_checks_ = 0;  // bcrypt checks on the pool now
+  std::uint64_t closed_at_limit_ = 0;
 };
 
 void HttpServer::Impl::Start() {
@@ -289,7 +301,10 @@ void HttpServer::Impl::Stop() {
   acceptor_.close(ignored);
   retry_timer_.cancel();
   for (auto& weak : sessions_) {
-    if (auto session = weak.lock()) session->stream.close();
+    if (auto session = weak.lock()) {
+      session->closed = true;
+      session->stream.close();
+    }
   }
   sessions_.clear();
 }
@@ -311,11 +326,42 @@ asio::awaitable<void> HttpServer::Impl::AcceptLoop(std::shared_ptr<Impl> self) {
 
 void HttpServer::Impl::StartSession(tcp::socket socket) {
   SetCloseOnExec(socket.native_handle());
+  std::erase_if(sessions_, [](const std::weak_ptr<Session>& s) {
+    auto session = s.lock();
+    return !session || session->closed;
+  });
+  if (sessions_.size() >= std::max<std::size_t>(options_.max_connections, 1) && !MakeRoom()) {
+    ++closed_at_limit_;
+    spdlog::debug("http: {} connections are busy; closing a new one", sessions_.size());
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    return;
+  }
   auto session = std::make_shared<Session>(std::move(socket),
                                            handlers_.security ? handlers_.security() : nullptr);
-  std::erase_if(sessions_, [](const std::weak_ptr<Session>& s) { return s.expired(); });
   sessions_.push_back(session);
   asio::co_spawn(executor_, Serve(shared_from_this(), std::move(session)), LogEscaped);
+}
+
+// Closes the connection that has waited longest for a request; false when
+// every connection is busy answering one. Linear in the open connections,
+// which max_connections bounds; only called at the limit.
+bool HttpServer::Impl::MakeRoom() {
+  std::shared_ptr<Session> oldest;
+  std::size_t oldest_index = 0;
+  for (std::size_t i = 0; i < sessions_.size(); ++i) {
+    auto session = sessions_[i].lock();
+    if (session && session->waiting && (!oldest || session->waiting_since < oldest->waiting_since)) {
+      oldest = std::move(session);
+      oldest_index = i;
+    }
+  }
+  if (!oldest) return false;
+  ++closed_at_limit_;
+  oldest->closed = true;
+  oldest->stream.close();  // its pending read ends with operation_aborted
+  sessions_.erase(sessions_.begin() + static_cast<std::ptrdiff_t>(oldest_index));
+  return true;
 }
 
 // One connection: the TLS handshake when configured (within the I/O
@@ -332,6 +378,7 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Impl> self,
   ssl::stream<beast::tcp_stream&> stream(session->stream, *tls);
   session->stream.expires_after(options_.io_timeout);
   auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, kNoThrow);
+  if (session->closed) co_return;
   if (ec) {
     // Plain HTTP on the TLS port ends here, as does a client without the
     // certificate client_auth_type requires.
@@ -355,8 +402,10 @@ asio::awaitable<void> HttpServer::Impl::ServeRequests(Session& session, Stream& 
     parser.header_limit(kHeaderLimit);
     parser.body_limit(kBodyLimit);
     lowest.expires_after(options_.io_timeout);
+    session.Wait();
     auto [read_ec, read_bytes] = co_await http::async_read(stream, buffer, parser, kNoThrow);
-    if (stopped_) co_return;
+    if (stopped_ || session.closed) co_return;
+    session.waiting = false;
     if (read_ec == http::error::header_limit || read_ec == http::error::body_limit) {
       co_await RejectTooLarge(stream);
       co_return;
@@ -566,6 +615,16 @@ HttpServer::~HttpServer() { impl_->Stop(); }
 void HttpServer::Start() { impl_->Start(); }
 
 void HttpServer::Stop() { impl_->Stop(); }
+
+HttpServerStats HttpServer::Stats() const {
+  HttpServerStats stats;
+  for (const auto& weak : impl_->sessions_) {
+    auto session = weak.lock();
+    stats.open_connections += session && !session->closed;
+  }
+  stats.closed_at_limit_total = impl_->closed_at_limit_;
+  return stats;
+}
 
 tcp::endpoint HttpServer::LocalEndpoint() const {
   boost::system::error_code ec;

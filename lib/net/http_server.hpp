@@ -10,6 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -29,6 +30,20 @@ struct HttpServerOptions {
   std::chrono::milliseconds io_timeout{10000};
   /// Where basic auth's bcrypt checks run; required with HttpHandlers::security.
   BlockingPool* blocking_pool = nullptr;
+  /// Open connections at most. A connection past the limit makes room by
+  /// closing the one that has waited longest for a request (an idle
+  /// keep-alive connection, or one dripping its request slowly); when every
+  /// connection is busy answering, the new one is closed instead. Bounds the
+  /// file descriptors the endpoint can take from checks and backups.
+  std::size_t max_connections = 256;
+};
+
+/// Counters of the endpoint, for the daemon's own metrics.
+struct HttpServerStats {
+  std::size_t open_connections = 0;
+  /// Connections closed to stay within max_connections (waiting ones closed
+  /// for a newcomer, newcomers closed because all were busy).
+  std::uint64_t closed_at_limit_total = 0;
 };
 
 struct HttpHandlers {
@@ -70,6 +85,7 @@ class HttpServer {
   void Stop();
   /// The bound endpoint (useful with port 0).
   boost::asio::ip::tcp::endpoint LocalEndpoint() const;
+  HttpServerStats Stats() const;
 
  private:
   struct Impl;

@@ -10,6 +10,8 @@
 #include <system_error>
 #include <thread>
 
+#include "pg/host_addresses.hpp"
+
 namespace drwatch::pg {
 namespace asio = boost::asio;
 
@@ -92,16 +94,25 @@ std::string Scrub(std::string text, const std::string& conninfo) {
 
 void IgnoreNotice(void*, const PGresult*) {}
 
+struct Started {
+  PGconn* conn = nullptr;
+  std::string error;  // no host name resolved
+};
+
 // Runs on the blocking pool: PQconnectStartParams reads .pgpass and resolves
-// the first host name.
-PGconn* StartConnect(const std::string& conninfo) {
+// the first host name; the other hosts' names are resolved here too, so
+// PQconnectPoll, on the loop, never waits for DNS (see host_addresses.hpp).
+Started StartConnect(const std::string& conninfo) {
+  Started out;
+  std::string pinned = PinHostAddresses(conninfo, out.error);
+  if (!out.error.empty()) return out;
   // fallback_application_name applies only when neither the DSN nor
   // PGAPPNAME sets application_name; expand_dbname=1 expands the DSN.
   const char* keys[] = {"fallback_application_name", "dbname", nullptr};
-  const char* values[] = {"drwatchd", conninfo.c_str(), nullptr};
-  PGconn* conn = PQconnectStartParams(keys, values, 1);
-  if (conn) PQsetNoticeReceiver(conn, &IgnoreNotice, nullptr);
-  return conn;
+  const char* values[] = {"drwatchd", pinned.c_str(), nullptr};
+  out.conn = PQconnectStartParams(keys, values, 1);
+  if (out.conn) PQsetNoticeReceiver(out.conn, &IgnoreNotice, nullptr);
+  return out;
 }
 
 // PQcancel blocks until the server answers, forever if it is frozen, so it
@@ -286,17 +297,21 @@ asio::awaitable<std::unique_ptr<Connection>> Connection::Connect(BlockingPool& p
   // Named, not temporaries: GCC 12 destroys a lambda temporary in a co_await
   // expression twice.
   auto start = [conninfo] { return StartConnect(conninfo); };
-  auto discard = [](PGconn* c) { PQfinish(c); };
+  auto discard = [](Started s) { PQfinish(s.conn); };
   auto started = co_await RunBlocking(pool, std::move(start), discard);
   if (!started) {
     error = kCancelled;
     co_return nullptr;
   }
-  if (!*started) {
+  if (!started->error.empty()) {
+    error = Scrub(std::move(started->error), conninfo);
+    co_return nullptr;
+  }
+  if (!started->conn) {
     error = "out of memory";
     co_return nullptr;
   }
-  auto impl = std::make_unique<Impl>(executor, pool, *started);
+  auto impl = std::make_unique<Impl>(executor, pool, started->conn);
   if (Cancelled(cancellation)) {
     error = kCancelled;
     co_return nullptr;

@@ -20,4 +20,13 @@ std::string QuoteLiteral(std::string_view text) {
   return out + "'";
 }
 
+std::string QuoteConninfoValue(std::string_view value) {
+  std::string out = "'";
+  for (char c : value) {
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
 }  // namespace drwatch::pg

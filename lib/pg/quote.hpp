@@ -14,6 +14,10 @@ std::string QuoteIdent(std::string_view name);
 /// standard_conforming_strings says (backslashes doubled inside E'').
 std::string QuoteLiteral(std::string_view text);
 
+/// "'it\\'s'": a value for a libpq key=value connection string (single
+/// quotes, with ' and \ escaped by a backslash).
+std::string QuoteConninfoValue(std::string_view value);
+
 /// "ARRAY[E'a', E'b']::text[]" (an empty list: "ARRAY[]::text[]").
 template <typename Range>
 std::string TextArray(const Range& items) {

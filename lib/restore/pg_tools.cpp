@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "common/redact.hpp"
+#include "pg/quote.hpp"
 
 namespace drwatch::restore {
 namespace {
@@ -34,14 +35,6 @@ std::string LastLine(std::string_view text) {
   return std::string(nl == std::string_view::npos ? text : text.substr(nl + 1));
 }
 
-std::string Quote(std::string_view value) {
-  std::string out = "'";
-  for (char c : value) {
-    if (c == '\'' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "'";
-}
 
 }  // namespace
 
@@ -66,9 +59,9 @@ std::string WithDatabase(const std::string& conninfo, const std::string& dbname)
   std::string out;
   for (auto* o = opts.get(); o->keyword; ++o) {
     if (std::string_view(o->keyword) == "dbname" || !o->val || !*o->val) continue;
-    out += std::string(o->keyword) + "=" + Quote(o->val) + " ";
+    out += std::string(o->keyword) + "=" + pg::QuoteConninfoValue(o->val) + " ";
   }
-  return out + "dbname=" + Quote(dbname);
+  return out + "dbname=" + pg::QuoteConninfoValue(dbname);
 }
 
 int ServerMajor(std::string_view version) {

@@ -19,6 +19,7 @@
 #include "engine/scheduler.hpp"
 #include "engine/state_store.hpp"
 #include "support/http_client.hpp"
+#include "support/metrics_text.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/process.hpp"
 
@@ -29,23 +30,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 const char* kDaemon = DRWATCH_DAEMON_PATH;
-
-// The value of the first series of `name` whose labels include all of
-// `labels` (each as `key="value"`), or nullopt.
-std::optional<double> MetricValue(const std::string& text, const std::string& name,
-                                  const std::vector<std::string>& labels = {}) {
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(name, 0) != 0) continue;
-    char next = line.size() > name.size() ? line[name.size()] : '\0';
-    if (next != '{' && next != ' ') continue;
-    bool all = true;
-    for (const auto& l : labels) all = all && line.find(l) != std::string::npos;
-    if (!all) continue;
-    return std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return std::nullopt;
-}
 
 std::string CatalogueFor(const std::string& dsn_a, const std::string& dsn_b = "") {
   std::string text = "global: {interval: 2s, timeout: 1s}\ntargets:\n  a: {type: postgres, dsn: \"" + dsn_a + "\"}\n";
@@ -615,8 +599,56 @@ TEST(DaemonCommands, RefuseAnUnknownCheckOrOneOfTheWrongKind) {
   EXPECT_EQ(r.err, "drwatchd: no check \"nope\" in " + path + "\n");
   r = RunCommand({kDaemon, "--config.file=" + path, "restore", "latest", "a_ping"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("restore latest needs --to DSN"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("restore latest needs the database to restore into: --to DSN, --to-file PATH or "
+                       "$DRWATCH_RESTORE_DSN"),
+            std::string::npos)
+      << r.err;
   EXPECT_FALSE(std::filesystem::exists(state + "/checks")) << "a refused command wrote state";
+}
+
+// The target's password can stay out of ps: --to-file (a private file) or
+// $DRWATCH_RESTORE_DSN; a password given with --to is warned about. The
+// backup store is empty, so each run ends at "no complete backup".
+TEST(DaemonCommands, RestoreLatestTakesItsTargetFromAPrivateFileOrTheEnvironment) {
+  std::string store = MakeStateDir();
+  auto path = WriteTempFile("restore_target.yml",
+                            "targets:\n  a: {type: postgres, dsn: \"host=127.0.0.1 port=1 dbname=x\"}\n"
+                            "  backups: {type: storage, url: \"file://" + store + "\"}\n"
+                            "checks:\n  - {name: nightly, kind: backup.pg_dump, target: a, storage: backups}\n");
+  const std::string password = "Hunter2-restore-pw";
+  const std::string dsn = "host=127.0.0.1 port=1 dbname=new password=" + password;
+  std::vector<std::string> base = {kDaemon, "--config.file=" + path, "--storage.path=" + MakeStateDir(), "restore",
+                                   "latest", "nightly"};
+  auto with = [&](std::vector<std::string> extra) {
+    auto argv = base;
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  };
+  const std::string warning = "warning: --to carries a password";
+
+  auto r = RunCommand(with({"--to", dsn}));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find(warning), std::string::npos) << r.err;
+  EXPECT_EQ((r.out + r.err).find(password), std::string::npos) << r.out << r.err;
+
+  auto file = WriteTempFile("restore.dsn", dsn + "\n");  // mode 0600
+  r = RunCommand(with({"--to-file", file}));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.err.find(warning), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("no complete backup of nightly"), std::string::npos) << r.out;  // past the target
+  EXPECT_EQ((r.out + r.err).find(password), std::string::npos) << r.out << r.err;
+
+  std::filesystem::permissions(file, std::filesystem::perms::others_read, std::filesystem::perm_options::add);
+  r = RunCommand(with({"--to-file", file}));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "drwatchd: secret file " + file + " is readable by every user (mode 0604): run chmod 600 " + file +
+                       " (or chmod o-rw " + file + ")\n");
+
+  r = RunCommand(base, "", {"DRWATCH_RESTORE_DSN=" + dsn});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.err.find(warning), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("no complete backup of nightly"), std::string::npos) << r.out;
+  EXPECT_EQ((r.out + r.err).find(password), std::string::npos) << r.out << r.err;
 }
 
 // backup run and backup list through the real pg_dump, the result saved

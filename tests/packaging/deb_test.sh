@@ -129,6 +129,7 @@ grep -qF 'credential prmcms_dsn: $CREDENTIALS_DIRECTORY is not set (run under sy
   || { cat "$work/check" >&2; fail "--config.check did not explain the unset \$CREDENTIALS_DIRECTORY"; }
 mkdir -m 0700 "$work/credentials"
 echo "host=db.example port=5432 dbname=prmcms password=deb-test-s3cr3t" >"$work/credentials/prmcms_dsn"
+chmod 600 "$work/credentials/prmcms_dsn"  # a secret: every user may not read it
 if ! CREDENTIALS_DIRECTORY="$work/credentials" /usr/bin/drwatchd --config.file=/etc/drwatch/drwatch.yml --config.check \
     >"$work/check" 2>&1; then
   cat "$work/check" >&2

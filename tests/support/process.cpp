@@ -144,6 +144,9 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
 std::string WriteTempFile(const std::string& name, const std::string& text) {
   std::string path = MakeTempDir() + "/" + name;
   std::ofstream(path) << text;
+  // Owner only: a file given as ${file:…} is a secret, and world-readable
+  // secrets are refused.
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   return path;
 }
 

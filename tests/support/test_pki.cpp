@@ -55,6 +55,7 @@ void WritePem(const std::string& path, X509* cert, EVP_PKEY* key) {
   bool ok = cert ? PEM_write_X509(f, cert) == 1 : PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
   std::fclose(f);
   if (!ok) Fail("PEM write " + path);
+  if (key) std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 }
 
 std::string SubjectAltNames(const std::vector<std::string>& names) {

@@ -21,6 +21,7 @@ class TempFile {
     dir_ = mkdtemp(pattern);
     path_ = dir_ + "/secret";
     std::ofstream(path_, std::ios::binary) << content;
+    std::filesystem::permissions(path_, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   }
   ~TempFile() { std::filesystem::remove_all(dir_); }
   const std::string& path() const { return path_; }
@@ -88,6 +89,25 @@ TEST(Expand, ReportsAnUnsetVariable) {
 TEST(Expand, ReportsAnInvalidVariableName) {
   EXPECT_EQ(Expand("${env:1X}").error, "invalid environment variable name \"1X\" in ${env:1X}");
   EXPECT_EQ(Expand("${env:}").error, "invalid environment variable name \"\" in ${env:}");
+}
+
+// Like ssh with a private key: a secret any user can read is refused, with
+// the command that fixes it. Group-readable is allowed (a service group).
+TEST(Expand, RefusesASecretFileEveryUserCanReadOrWrite) {
+  namespace fs = std::filesystem;
+  TempFile file("s3cr3t\n");
+  fs::permissions(file.path(), fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                                   fs::perms::others_read);
+  Expansion e = Expand("pw=${file:" + file.path() + "}");
+  EXPECT_EQ(e.error, "secret file " + file.path() + " is readable by every user (mode 0644): run chmod 600 " +
+                         file.path() + " (or chmod o-rw " + file.path() + ")");
+  EXPECT_EQ(e.error.find("s3cr3t"), std::string::npos);
+  fs::permissions(file.path(), fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_write);
+  EXPECT_EQ(Expand("${file:" + file.path() + "}").error,
+            "secret file " + file.path() + " is writable by every user (mode 0602): run chmod 600 " + file.path() +
+                " (or chmod o-rw " + file.path() + ")");
+  fs::permissions(file.path(), fs::perms::owner_read | fs::perms::group_read);
+  EXPECT_EQ(Expand("${file:" + file.path() + "}").value, "s3cr3t");
 }
 
 TEST(Expand, ReportsAnUnreadableFile) {

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "support/bad_fixtures.hpp"
 
 namespace drwatch::config {
@@ -39,6 +42,27 @@ TEST(WebConfig, EmptyFileMeansNoTlsAndNoAuth) {
   ASSERT_TRUE(loaded.config);
   EXPECT_FALSE(loaded.config->tls);
   EXPECT_TRUE(loaded.config->basic_auth_users.empty());
+}
+
+// The TLS key is a secret: refused when every user may read it, like ssh.
+TEST(WebConfig, AKeyFileEveryUserCanReadIsRefused) {
+  namespace fs = std::filesystem;
+  std::string dir = ::testing::TempDir() + "/drwatch_web_key_mode";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::copy_file(TestDataPath("web/server.pem"), dir + "/server.pem");
+  fs::copy_file(TestDataPath("web/server.key"), dir + "/server.key");
+  fs::permissions(dir + "/server.key", fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_read);
+  std::ofstream(dir + "/web.yml") << "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n";
+  auto loaded = LoadWebConfigFile(dir + "/web.yml");
+  ASSERT_EQ(loaded.errors.size(), 1u);
+  std::string key = dir + "/server.key";
+  EXPECT_EQ(loaded.errors[0], dir + "/web.yml:3:13: tls_server_config.key_file: secret file " + key +
+                                  " is readable by every user (mode 0604): run chmod 600 " + key + " (or chmod o-rw " +
+                                  key + ")");
+  fs::permissions(key, fs::perms::others_read, fs::perm_options::remove);
+  EXPECT_TRUE(LoadWebConfigFile(dir + "/web.yml").errors.empty());
+  fs::remove_all(dir);
 }
 
 TEST(WebConfig, MissingFile) {

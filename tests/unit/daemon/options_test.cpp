@@ -65,7 +65,7 @@ TEST(ParseOptions, RestoreDrillAndLatest) {
 
 TEST(ParseOptions, NoOwnerGoesOnlyWithRestoreLatest) {
   EXPECT_EQ(ErrorOf({"--config.file=c.yml", "restore", "drill", "weekly_drill", "--no-owner"}),
-            "--to, --force and --no-owner go only with restore latest");
+            "--to, --to-file, --force and --no-owner go only with restore latest");
 }
 
 TEST(ParseOptions, EveryBadCommandForm) {
@@ -86,13 +86,17 @@ TEST(ParseOptions, EveryBadCommandForm) {
   EXPECT_EQ(ErrorOf({"backup", "run", "nightly"}), "missing --config.file");
 }
 
+constexpr const char* kNeedsTarget =
+    "restore latest needs the database to restore into: --to DSN, --to-file PATH or $DRWATCH_RESTORE_DSN";
+
 TEST(ParseOptions, RestoreFlagsOnlyWithRestoreLatest) {
-  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "restore", "latest", "nightly"}), "restore latest needs --to DSN");
+  unsetenv("DRWATCH_RESTORE_DSN");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "restore", "latest", "nightly"}), kNeedsTarget);
   EXPECT_EQ(ErrorOf({"--config.file=c.yml", "restore", "latest", "nightly", "--force"}),
-            "restore latest needs --to DSN");
+            kNeedsTarget);
   EXPECT_EQ(ErrorOf({"--config.file=c.yml", "backup", "run", "nightly", "--force"}),
-            "--to, --force and --no-owner go only with restore latest");
-  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "--to=host=h"}), "--to, --force and --no-owner go only with restore latest");
+            "--to, --to-file, --force and --no-owner go only with restore latest");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "--to=host=h"}), "--to, --to-file, --force and --no-owner go only with restore latest");
   EXPECT_EQ(ErrorOf({"--config.file=c.yml", "restore", "latest", "nightly", "--to"}), "flag --to needs a value");
   EXPECT_EQ(ErrorOf({"--config.file=c.yml", "restore", "latest", "nightly", "--to="}), "flag --to needs a value");
 }
@@ -131,10 +135,46 @@ TEST(ParseOptions, VersionAndHelpNeedNothingElse) {
   EXPECT_TRUE(Parse({"-h"}));
 }
 
+// The target DSN can stay out of argv (and so out of ps): a file or a variable.
+TEST(ParseOptions, RestoreTargetFromAFileOrTheEnvironment) {
+  unsetenv("DRWATCH_RESTORE_DSN");
+  auto o = Parse({"--config.file=c.yml", "restore", "latest", "nightly", "--to-file", "/run/dsn"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->restore_to_file, "/run/dsn");
+  EXPECT_EQ(o->restore_to, "");
+  EXPECT_FALSE(o->restore_to_env);
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "restore", "latest", "nightly", "--to=x", "--to-file=/run/dsn"}),
+            "--to and --to-file exclude each other");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "backup", "run", "nightly", "--to-file=/run/dsn"}),
+            "--to, --to-file, --force and --no-owner go only with restore latest");
+  setenv("DRWATCH_RESTORE_DSN", "host=h password=p", 1);
+  o = Parse({"--config.file=c.yml", "restore", "latest", "nightly"});
+  ASSERT_TRUE(o);
+  EXPECT_TRUE(o->restore_to_env);
+  o = Parse({"--config.file=c.yml", "restore", "latest", "nightly", "--to=dbname=x"});
+  ASSERT_TRUE(o);
+  EXPECT_FALSE(o->restore_to_env);  // --to wins
+  unsetenv("DRWATCH_RESTORE_DSN");
+}
+
+TEST(ParseOptions, MaxConnectionsIsAPositiveCount) {
+  auto o = Parse({"--config.file=c.yml"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->max_connections, 256u);
+  o = Parse({"--config.file=c.yml", "--web.max-connections=16"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->max_connections, 16u);
+  for (const char* bad : {"0", "-1", "x", "16k", "", "2000000"}) {
+    EXPECT_EQ(ErrorOf({"--config.file=c.yml", std::string("--web.max-connections=") + bad}),
+              std::string("invalid value \"") + bad + "\" for --web.max-connections")
+        << bad;
+  }
+}
+
 TEST(Usage, NamesEveryCommandAndTheStoragePath) {
   auto usage = Usage();
   for (const char* s : {"backup run CHECK", "backup list CHECK", "restore drill CHECK",
-                        "restore latest CHECK --to DSN [--force] [--no-owner]", "--storage.path=DIR"}) {
+                        "restore latest CHECK [--to DSN | --to-file PATH]", "--storage.path=DIR"}) {
     EXPECT_NE(usage.find(s), std::string::npos) << s;
   }
 }

@@ -6,6 +6,9 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <future>
 #include <mutex>
@@ -50,6 +53,7 @@ struct HandlerState {
   std::atomic<bool> metrics_throws{false};
   std::atomic<int> metrics_calls{0};
   std::atomic<int> reload_calls{0};
+  std::atomic<int> reload_delay_ms{0};  // a reload that keeps its connection busy
 
   HttpHandlers Handlers() {
     HttpHandlers handlers;
@@ -62,6 +66,10 @@ struct HandlerState {
     handlers.ready = [this] { return ready.load(); };
     handlers.reload = [this]() -> boost::asio::awaitable<std::string> {
       ++reload_calls;
+      if (int delay = reload_delay_ms) {
+        boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, std::chrono::milliseconds(delay));
+        co_await timer.async_wait(boost::asio::use_awaitable);
+      }
       std::string error;
       {
         std::lock_guard lock(mutex);
@@ -145,6 +153,22 @@ class HttpServerTest : public ::testing::Test {
 
   HttpResponse Get(const std::string& target, const test::HttpHeaders& headers = {}) {
     return HttpGet(kLoopback, port_, target, headers);
+  }
+
+  // The server's counters, read on its loop.
+  HttpServerStats Stats() {
+    std::promise<HttpServerStats> stats;
+    asio::post(io_, [&] { stats.set_value(server_->Stats()); });
+    return stats.get_future().get();
+  }
+
+  // Waits until the server holds `open` connections.
+  bool WaitForOpen(std::size_t open) {
+    for (auto until = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < until;
+         std::this_thread::sleep_for(5ms)) {
+      if (Stats().open_connections == open) return true;
+    }
+    return false;
   }
 
   asio::io_context io_;
@@ -512,6 +536,49 @@ TEST(ParseListenAddressTest, RejectsBadAddressesWithAClearMessage) {
        "a bracketed IPv6 address or localhost"},
   };
   for (const auto& [address, message] : cases) EXPECT_EQ(ParseError(address), message);
+}
+
+// ---- the connection limit ----------------------------------------------------
+
+TEST_F(HttpServerTest, AtTheLimitTheConnectionIdleLongestMakesRoom) {
+  HttpServerOptions options = LoopbackOptions();
+  options.max_connections = 3;
+  StartServer(options);
+  RawClient first(port_);
+  ASSERT_TRUE(WaitForOpen(1));
+  RawClient second(port_);
+  ASSERT_TRUE(WaitForOpen(2));
+  RawClient third(port_);
+  ASSERT_TRUE(WaitForOpen(3));
+  RawClient fourth(port_);
+  EXPECT_TRUE(first.WaitForClose(5s)) << "the oldest idle connection stays open";
+  EXPECT_FALSE(second.WaitForClose(100ms));
+  // A scrape is one more newcomer: it is served, the next oldest gives way.
+  EXPECT_EQ(Get("/metrics").status, 200);
+  EXPECT_TRUE(second.WaitForClose(5s));
+  EXPECT_FALSE(third.WaitForClose(100ms));
+  EXPECT_LE(Stats().open_connections, 3u);
+  EXPECT_EQ(Stats().closed_at_limit_total, 2u);
+}
+
+TEST_F(HttpServerTest, AConnectionBeingAnsweredIsNeverClosedForANewcomer) {
+  HttpServerOptions options = LoopbackOptions();
+  options.max_connections = 1;
+  options.enable_lifecycle = true;
+  StartServer(options);
+  state_.reload_delay_ms = 1000;
+  std::future<HttpResponse> busy =
+      std::async(std::launch::async, [&] { return HttpRequest("POST", kLoopback, port_, "/-/reload"); });
+  for (auto until = std::chrono::steady_clock::now() + 10s;
+       state_.reload_calls == 0 && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_EQ(state_.reload_calls, 1);
+  RawClient newcomer(port_);
+  EXPECT_TRUE(newcomer.WaitForClose(5s)) << "the newcomer was not closed";
+  EXPECT_EQ(busy.get().status, 200);
+  EXPECT_EQ(Stats().closed_at_limit_total, 1u);
+  EXPECT_EQ(Get("/metrics").status, 200);  // room again once the answer is written
 }
 
 }  // namespace

@@ -334,6 +334,9 @@ class WebConfigWatcherTest : public ::testing::Test {
 
   static void Write(const std::string& path, const std::string& text) {
     std::ofstream(path + ".tmp") << text;
+    // Owner only, as a private key must be (the others do not mind).
+    std::filesystem::permissions(path + ".tmp",
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     std::filesystem::rename(path + ".tmp", path);  // as deployment tools do
   }
   static std::string Read(const std::string& path) {

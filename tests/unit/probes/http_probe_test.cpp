@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -198,6 +199,7 @@ TEST_F(HttpProbeTest, BodyRegexSearchesUnanchoredLikeGo) {
 TEST_F(HttpProbeTest, PostsTheBodyWithTheTargetHeadersFromASecretFile) {
   std::string file = ::testing::TempDir() + "/drwatch_anon_key";
   std::ofstream(file) << "Bearer eyJhbGciOi.anon-key-4711\n";
+  std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   TestHttpServer server;
   ASSERT_TRUE(Load(Url(server) + "    headers:\n      Authorization: \"${file:" + file + "}\"\n      X-Client: drwatch\n",
                    "    method: POST\n    body: '{\"ping\": true}'\n"));
