@@ -23,6 +23,15 @@ inline std::string EscapeBackslashNewline(std::string_view value) {
   return out;
 }
 
+/// `text` with A-Z turned into a-z (header names, keys; never locale-dependent).
+inline std::string AsciiLower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 /// Escapes &, <, >, " and ' as entities: text safe in XML and HTML content
 /// and quoted attributes.
 inline std::string EscapeMarkup(std::string_view text) {

@@ -6,7 +6,9 @@
 #include <string_view>
 
 #include "common/redact.hpp"
+#include "common/text.hpp"
 #include "config/node_reader.hpp"
+#include "targets/plain_http.hpp"
 
 namespace drwatch::targets {
 namespace {
@@ -18,18 +20,6 @@ bool IsTokenChar(char c) {
 
 bool IsHeaderName(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), IsTokenChar);
-}
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// Credentials can be written literally, not only through ${env:…}.
-bool IsCredentialHeader(std::string_view name) {
-  std::string lower = Lower(name);
-  return lower == "authorization" || lower == "proxy-authorization" || lower == "cookie";
 }
 
 // The password of "scheme://user:password@host/…", if any.
@@ -66,13 +56,13 @@ bool ReadHeaders(config::NodeReader& node, std::vector<std::pair<std::string, st
       ok = false;
     }
     auto first =
-        std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == Lower(name); });
+        std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == AsciiLower(name); });
     if (first != seen.end()) {
       node.diag().Error(headers->MarkOf(name), headers->PathOf(name),
                         "duplicate header (header names ignore case; first as \"" + first->second + "\")");
       ok = false;
     }
-    seen.emplace_back(Lower(name), name);
+    seen.emplace_back(AsciiLower(name), name);
     if (!value) {
       ok = false;
       continue;
@@ -81,7 +71,8 @@ bool ReadHeaders(config::NodeReader& node, std::vector<std::pair<std::string, st
       headers->Error(name, "header value must not contain a line break");
       ok = false;
     }
-    if (IsCredentialHeader(name)) Redactor::Global().Add(*value);
+    // Credentials can be written literally, not only through ${env:…}.
+    if (IsSecretHeader(name)) Redactor::Global().Add(*value);
     out.emplace_back(name, *value);
   }
   return ok;
@@ -109,6 +100,14 @@ std::shared_ptr<TargetSpec> ParseHttpTarget(config::NodeReader& node) {
     if (parsed) spec->parsed_url = *parsed;
   }
   ok = ReadHeaders(node, spec->headers) && ok;
+  bool sends_credentials = url && UrlPassword(*url).has_value();
+  for (const auto& header : spec->headers) sends_credentials = sends_credentials || IsSecretHeader(header.first);
+  bool insecure = false;
+  if (ok && sends_credentials) {
+    ok = AllowsCredentialsOver(node, "url", spec->parsed_url, "the credentials in its URL or headers");
+  } else {
+    ok = ReadInsecure(node, insecure) && ok;
+  }
   if (node.Has("ca_file")) {
     auto ca_file = node.String("ca_file");
     ok = ca_file.has_value() && ok;

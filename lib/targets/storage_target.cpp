@@ -6,12 +6,13 @@
 #include "common/redact.hpp"
 #include "config/node_reader.hpp"
 #include "storage/file_backend.hpp"
+#include "targets/plain_http.hpp"
 
 namespace drwatch::targets {
 namespace {
 
-constexpr std::array<std::string_view, 6> kS3Keys = {"endpoint",          "region",     "access_key_id",
-                                                      "secret_access_key", "path_style", "ca_file"};
+constexpr std::array<std::string_view, 7> kS3Keys = {"endpoint",   "region",  "access_key_id", "secret_access_key",
+                                                      "path_style", "ca_file", "insecure"};
 
 // Reports every s3-only key of a file:// target, at the key.
 bool RejectS3Keys(config::NodeReader& node) {
@@ -115,6 +116,15 @@ bool ReadS3(config::NodeReader& node, std::string_view url, StorageTargetSpec& s
     c.path_style = path_style.value_or(c.path_style);
   }
   ok = OptionalString(node, "ca_file", c.ca_file) && ok;
+  if (ok && !c.endpoint.empty()) {
+    std::string error;
+    if (auto endpoint = net::ParseUrl(c.endpoint, error)) {
+      ok = AllowsCredentialsOver(node, "endpoint", *endpoint, "requests signed with the S3 keys (and the backups)");
+    }
+  } else {
+    bool insecure = false;
+    ok = ReadInsecure(node, insecure) && ok;
+  }
   return ok && MakeTls(node, spec);
 }
 

@@ -5,6 +5,7 @@
 
 #include "common/redact.hpp"
 #include "config/node_reader.hpp"
+#include "targets/plain_http.hpp"
 
 namespace drwatch::targets {
 namespace {
@@ -38,6 +39,7 @@ std::shared_ptr<TargetSpec> ParseSupabaseTarget(config::NodeReader& node) {
     node.Error("api_url", "invalid URL: " + error);
     ok = false;
   }
+  if (ok) ok = AllowsCredentialsOver(node, "api_url", *parsed, "the access token");
   if (!ok) return nullptr;
   spec->project_ref = *ref;
   spec->access_token = *token;

@@ -75,6 +75,13 @@ const std::vector<test::BadCase> kBadCases = {
     {"bad_schedule_timeout.yml",
      {":10:14: checks[0].timeout: timeout 1d must be shorter than the schedule's period 1d"}},
     {"bad_max_concurrency.yml", {":2:20: global.max_concurrency: expected an integer between 1 and 10000"}},
+    {"bad_plain_http_token.yml",
+     {":4:10: targets.edge.url: plain http:// would send the credentials in its URL or headers in clear text to "
+      "functions.example.com: use https://, or set insecure: true on this target to accept that",
+      ":11:14: targets.supabase.api_url: plain http:// would send the access token in clear text to "
+      "api.supabase.example: use https://, or set insecure: true on this target to accept that",
+      ":15:15: targets.offsite.endpoint: plain http:// would send requests signed with the S3 keys (and the backups) "
+      "in clear text to minio.example.net: use https://, or set insecure: true on this target to accept that"}},
     {"bad_env_unset.yml",
      {":4:10: targets.primary.dsn: environment variable DRWATCH_TEST_UNSET_DSN is not set"}},
     {"bad_file_missing.yml",
@@ -107,6 +114,13 @@ TEST(LoadCatalogueFile, ReportsAnUnreadableFile) {
   LoadResult result = LoadCatalogueFile("/nonexistent/drwatch.yml");
   EXPECT_EQ(result.catalogue, nullptr);
   EXPECT_EQ(result.errors, Errors{"/nonexistent/drwatch.yml: cannot read: No such file or directory"});
+}
+
+// Credentials over plain http:// are refused (bad_plain_http_token.yml)
+// except on loopback, with insecure: true, or when none is sent.
+TEST(LoadCatalogueFile, PlainHttpIsAcceptedOnLoopbackWithInsecureOrWithoutCredentials) {
+  LoadResult plain = LoadCatalogueFile(TestDataPath("good_plain_http_insecure.yml"));
+  ASSERT_TRUE(plain.errors.empty()) << plain.errors.front();
 }
 
 TEST(LoadCatalogueFile, AppliesDefaults) {
