@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "common/log.hpp"
 #include "common/redact.hpp"
 #include "config/web_config.hpp"
 #include "drwatch/version.hpp"
@@ -301,6 +302,9 @@ std::string App::RenderMetrics() {
                        "or a newcomer when all were busy).",
                        MetricType::kCounter, {}, static_cast<double>(http.closed_at_limit_total)});
   }
+  samples.push_back({"drwatch_log_messages_dropped_total",
+                     "Log lines dropped because the log writer's queue was full (stderr or journald too slow).",
+                     MetricType::kCounter, {}, static_cast<double>(DroppedLogLines())});
   metrics::AppendProcessSamples(samples);
   return metrics::RenderText(samples);
 }

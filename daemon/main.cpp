@@ -27,15 +27,18 @@ int main(int argc, char** argv) {
     std::printf("drwatchd %s (revision %s)\n", kVersion, kRevision);
     return 0;
   }
-  SetupLogging(options->log_level, options->log_format);
+  bool serve = !options->config_check && !options->once && options->command == daemon::Command::kServe;
+  SetupLogging(options->log_level, options->log_format, serve ? LogMode::kAsync : LogMode::kSync);
   if (options->config_check) return daemon::CheckConfig(*options);
   if (options->once) return daemon::RunOnce(*options);
   if (options->command != daemon::Command::kServe) return daemon::RunCommand(*options);
+  int code = 1;
   try {
     daemon::App app(*options);
-    return app.Run();
+    code = app.Run();
   } catch (const std::exception& e) {
     spdlog::critical("fatal: {}", e.what());
-    return 1;
   }
+  StopLogging();  // the last lines (refusals, "stopped") before the exit
+  return code;
 }

@@ -1,5 +1,6 @@
 #include "common/log.hpp"
 
+#include <spdlog/async.h>
 #include <spdlog/details/null_mutex.h>
 #include <spdlog/sinks/base_sink.h>
 
@@ -72,12 +73,30 @@ bool ParseLogFormat(std::string_view text, LogFormat& out) {
   return true;
 }
 
-void SetupLogging(spdlog::level::level_enum level, LogFormat format) {
-  auto logger = std::make_shared<spdlog::logger>("drwatchd", std::make_shared<RedactingSink>(format));
+void SetupLogging(spdlog::level::level_enum level, LogFormat format, LogMode mode) {
+  auto sink = std::make_shared<RedactingSink>(format);
+  std::shared_ptr<spdlog::logger> logger;
+  if (mode == LogMode::kAsync) {
+    // One worker thread writes (and redacts); the loop only enqueues. A full
+    // queue overwrites its oldest line instead of waiting: a stalled
+    // journald or a full pipe must not stall checks and scrapes.
+    spdlog::init_thread_pool(kLogQueueSize, 1);
+    logger = std::make_shared<spdlog::async_logger>("drwatchd", sink, spdlog::thread_pool(),
+                                                    spdlog::async_overflow_policy::overrun_oldest);
+  } else {
+    logger = std::make_shared<spdlog::logger>("drwatchd", sink);
+  }
   logger->set_level(level);
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(logger);
 }
+
+std::uint64_t DroppedLogLines() {
+  auto pool = spdlog::thread_pool();
+  return pool ? static_cast<std::uint64_t>(pool->overrun_counter()) : 0;
+}
+
+void StopLogging() { spdlog::shutdown(); }
 
 std::string JsonEscape(std::string_view text) {
   std::string out;
