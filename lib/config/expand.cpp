@@ -97,10 +97,21 @@ std::string Substitute(std::string_view body, std::string& error) {
 
 namespace {
 
+// Catalogues, web configs and secrets are small; a bound keeps a path such
+// as /dev/zero from growing memory until the loader is killed.
+constexpr std::size_t kMaxFileBytes = 16 * 1024 * 1024;
+
 std::optional<std::string> ReadFile(const std::string& path, bool secret, std::string& reason) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO nobody writes to would otherwise wait forever.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     reason = std::generic_category().message(errno);
+    return std::nullopt;
+  }
+  struct stat kind {};
+  if (::fstat(fd, &kind) == 0 && !S_ISREG(kind.st_mode) && !S_ISDIR(kind.st_mode)) {
+    reason = "not a regular file";
+    ::close(fd);
     return std::nullopt;
   }
   // Checked on the open file, so the answer is about what is read (as ssh
@@ -127,6 +138,11 @@ std::optional<std::string> ReadFile(const std::string& path, bool secret, std::s
     }
     if (n == 0) break;
     out.append(buffer, static_cast<std::size_t>(n));
+    if (out.size() > kMaxFileBytes) {
+      reason = "larger than 16 MiB";
+      ::close(fd);
+      return std::nullopt;
+    }
   }
   ::close(fd);
   return out;

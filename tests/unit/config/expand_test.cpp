@@ -1,6 +1,8 @@
 #include "config/expand.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -115,6 +117,14 @@ TEST(Expand, ReportsAnUnreadableFile) {
             "cannot read file /nonexistent/drwatch/x: No such file or directory");
   EXPECT_EQ(Expand("${file:/}").error, "cannot read file /: Is a directory");
   EXPECT_EQ(Expand("${file:}").error, "empty path in ${file:}");
+  // Neither a device that never ends nor a FIFO nobody writes to can hang or
+  // grow the loader (found by catalogue_fuzz's review, not a crash).
+  EXPECT_EQ(Expand("${file:/dev/zero}").error, "cannot read file /dev/zero: not a regular file");
+  std::string fifo = ::testing::TempDir() + "/drwatch_expand_fifo";
+  ::unlink(fifo.c_str());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(Expand("${file:" + fifo + "}").error, "cannot read file " + fifo + ": not a regular file");
+  ::unlink(fifo.c_str());
 }
 
 TEST(Expand, ReportsAnUnterminatedExpansion) {
