@@ -269,6 +269,31 @@ TEST(DaemonServe, MetricsAreServedAndPassPromtool) {
 
 // The status page a person opens: the checklists with each check's state,
 // the objectives, and the same data as JSON; never a DSN.
+// The daemon hands --storage.path to the performance baseline: its history
+// file appears there and its ratios reach /metrics, which still passes promtool.
+TEST(DaemonServe, PerformanceBaselineKeepsItsHistoryAndExportsRatios) {
+  PgCluster pg;
+  CreateAuditLogs(pg);
+  std::string state = MakeStateDir();
+  auto path = WriteTempFile("baseline.yml", CatalogueFor(pg.Dsn()) + R"(  - name: baseline
+    kind: postgres.baseline
+    target: a
+    interval: 2s
+    checks: [a_ping]
+    warmup: 1
+    window: 3
+)");
+  Daemon d(path, {"--storage.path=" + state});
+  auto body = d.WaitMetrics([](const std::string& m) {
+    return MetricValue(m, "drwatch_baseline_ratio", {"check=\"baseline\"", "subject=\"check:a_ping\""}).has_value() &&
+           MetricValue(m, "drwatch_baseline_ratio", {"subject=\"table:public.audit_logs\""}).has_value();
+  }, 20s);
+  EXPECT_EQ(MetricValue(body, "drwatch_check_success", {"check=\"baseline\""}), 1);
+  EXPECT_TRUE(std::filesystem::exists(state + "/history/baseline.json"));
+  auto promtool = RunCommand({"/usr/bin/promtool", "check", "metrics"}, body);
+  EXPECT_EQ(promtool.exit_code, 0) << promtool.out << promtool.err;
+}
+
 TEST(DaemonServe, TheStatusPageShowsTheChecklistsTickingThemselves) {
   PgCluster pg;
   CreateAuditLogs(pg);
