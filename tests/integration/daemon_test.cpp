@@ -18,6 +18,7 @@
 
 #include "engine/scheduler.hpp"
 #include "engine/state_store.hpp"
+#include "probes/history.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/process.hpp"
@@ -746,12 +747,20 @@ TEST(DaemonCommands, RestoreDrillSavesTheMeasuredRtoForTheDaemon) {
   auto path = WriteTempFile("drill.yml", text);
   auto r = RunCommand({kDaemon, "--config.file=" + path, "--storage.path=" + state, "backup", "run", "nightly"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  // Backup performance: the run's duration joins the check's history. Earlier
+  // drills that took a millisecond each make this one far more than 2x slower.
+  std::string error;
+  EXPECT_EQ(probes::LoadHistory(state, "nightly", error).subjects["duration"].samples.size(), 1u) << error;
+  probes::History fast;
+  fast.subjects["duration"].samples = {0.001, 0.001, 0.001};
+  ASSERT_TRUE(probes::SaveHistory(state, "weekly_drill", fast, error)) << error;
   r = RunCommand({kDaemon, "--config.file=" + path, "--storage.path=" + state, "restore", "drill", "weekly_drill"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   std::cout << r.out;  // each step's time: the figures of the report
+  EXPECT_NE((r.out + r.err).find("check weekly_drill: drill took "), std::string::npos) << r.out << r.err;
+  EXPECT_EQ(probes::LoadHistory(state, "weekly_drill", error).subjects["duration"].samples.size(), 4u) << error;
   EXPECT_NE(r.out.find("restore drill weekly_drill: success in "), std::string::npos) << r.out;
   engine::StateStore states(state);
-  std::string error;
   auto saved = states.Load("weekly_drill", error);
   ASSERT_TRUE(saved.has_value()) << error;
   ASSERT_TRUE(saved->state.objective_observed.contains("rto.authentication"));
@@ -766,6 +775,7 @@ TEST(DaemonCommands, RestoreDrillSavesTheMeasuredRtoForTheDaemon) {
               measured, 0.01)
       << body;
   EXPECT_EQ(MetricValue(body, "drwatch_objective_met", {"objective=\"rto\"", "name=\"authentication\""}), 1);
+  EXPECT_GT(MetricValue(body, "drwatch_backup_duration_ratio", {"check=\"weekly_drill\""}).value_or(0), 2) << body;
 }
 
 }  // namespace
