@@ -180,7 +180,7 @@ class PostgresBaseline final : public Probe {
     if (!no_statements.empty()) out.reason += "; " + no_statements;
     if (ctx.storage_path.empty()) {
       memory_ = std::move(history);
-      out.reason += "; no --storage.path: the baseline does not survive this process";
+      out.reason += "; no history kept (--once): the baseline lives in this process only";
     } else {
       co_await SaveHistoryOffLoop(ctx, std::move(history));
     }
@@ -319,7 +319,7 @@ class PostgresBaseline final : public Probe {
   int tables_;
   BaselinePolicy policy_;
   bool said_no_statements_ = false;
-  History memory_;  // without --storage.path (--once)
+  History memory_;  // without a storage path (--once keeps no state)
 };
 
 }  // namespace
