@@ -305,8 +305,8 @@ TEST_F(BackupTest, DurationRatioAgainstTheMedianOfPreviousRunsAndASlowRunWarns) 
   ASSERT_TRUE(fourth);
   ASSERT_TRUE(fourth->success) << fourth->reason;
   double ratio = SamplesByName(fourth->samples)["drwatch_backup_duration_ratio"];
-  EXPECT_GT(ratio, 0.2);
-  EXPECT_LT(ratio, 5);
+  EXPECT_GT(ratio, 0.1);  // the same backup again: about 1, with room for a loaded machine
+  EXPECT_LT(ratio, 10);
   std::string error;
   probes::History kept = probes::LoadHistory(state, "nightly", error);
   EXPECT_EQ(error, "");

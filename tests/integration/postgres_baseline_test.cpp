@@ -80,7 +80,7 @@ double RatioOf(const probes::ProbeResult& r, const std::string& subject) {
 
 TEST_F(BaselineTest, CatchesAStatementMadeFiveTimesSlowerAndRemembersItAcrossARestart) {
   cluster_->Exec("CREATE DATABASE perf");
-  Exec("perf", "CREATE EXTENSION pg_stat_statements; CREATE TABLE knob (v float8); INSERT INTO knob VALUES (0.004)");
+  Exec("perf", "CREATE EXTENSION pg_stat_statements; CREATE TABLE knob (v float8); INSERT INTO knob VALUES (0.02)");
   const std::string checks =
       "  - {name: baseline, kind: postgres.baseline, target: db, top: 10, tables: 3, warmup: 3, for: 2}\n";
   ASSERT_TRUE(Load(cluster_->Dsn("dbname=perf"), checks));
@@ -111,7 +111,7 @@ TEST_F(BaselineTest, CatchesAStatementMadeFiveTimesSlowerAndRemembersItAcrossARe
   EXPECT_THAT(normal->details, Not(HasSubstr("pg_sleep")));
 
   // Five times slower: above the factor once (for: 2 not yet reached), then failing.
-  Exec("perf", "UPDATE knob SET v = 0.020");
+  Exec("perf", "UPDATE knob SET v = 0.1");
   workload();
   auto first = Run("baseline", 10s);
   ASSERT_TRUE(first);
@@ -138,7 +138,7 @@ TEST_F(BaselineTest, CatchesAStatementMadeFiveTimesSlowerAndRemembersItAcrossARe
   EXPECT_THAT(after->reason, HasSubstr("for 3 runs"));
 
   // Fast again: judged normal at once, the count reset.
-  Exec("perf", "UPDATE knob SET v = 0.004");
+  Exec("perf", "UPDATE knob SET v = 0.02");
   workload();
   auto back = Run("baseline", 10s);
   ASSERT_TRUE(back);
