@@ -173,7 +173,11 @@ class PostgresBaseline final : public Probe {
     SampleChecks(runs, history, samples, present);
     SampleCache(cache, history, samples, present);
     SampleTables(tables, samples, present);
-    if (no_statements.empty()) SampleStatements(statements, history, samples, present);
+    if (no_statements.empty()) {
+      SampleStatements(statements, history, samples, present);
+    } else {
+      KeepStatements(history, present);  // a passing outage must not erase their baselines
+    }
     Prune(history, present);
 
     ProbeResult out = Judge(ctx.check_name, samples, history);
@@ -262,6 +266,15 @@ class PostgresBaseline final : public Probe {
       }
       history.counters[subject + "#calls"] = *calls;
       history.counters[subject + "#total_ms"] = *total_ms;
+    }
+  }
+
+  static void KeepStatements(const History& history, std::set<std::string>& present) {
+    for (const auto& [name, _] : history.subjects) {
+      if (name.starts_with("statement:")) present.insert(name);
+    }
+    for (const auto& [name, _] : history.counters) {
+      if (name.starts_with("statement:")) present.insert(name.substr(0, name.find('#')));
     }
   }
 

@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "engine/state_store.hpp"
+#include "probes/history.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/probe_harness.hpp"
 
@@ -144,6 +145,16 @@ TEST_F(BaselineTest, CatchesAStatementMadeFiveTimesSlowerAndRemembersItAcrossARe
   ASSERT_TRUE(back);
   EXPECT_THAT(back->reason, Not(HasSubstr(subject)));
   EXPECT_LT(RatioOf(*back, subject), 2) << back->details;
+
+  // pg_stat_statements gone for a while: said, and the statements' baselines kept.
+  Exec("perf", "DROP EXTENSION pg_stat_statements");
+  auto without = Run("baseline", 10s);
+  ASSERT_TRUE(without);
+  EXPECT_THAT(without->reason, HasSubstr("pg_stat_statements is not installed in this database"));
+  std::string error;
+  probes::History kept = probes::LoadHistory(storage_path_, "baseline", error);
+  EXPECT_EQ(error, "");
+  EXPECT_TRUE(kept.subjects.contains(subject));
 }
 
 TEST_F(BaselineTest, WithoutPgStatStatementsItSaysSoAndJudgesANamedChecksDuration) {
