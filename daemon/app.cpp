@@ -184,6 +184,7 @@ int App::Run() {
   }
   scheduler_.EnablePersistence(store_);
   scheduler_.SetRunLockDirectory(store_->LocksDir());
+  scheduler_.SetStoragePath(store_->root());
   scheduler_.Apply(catalogue_, persisted);
   scheduler_.Start();
   loop_lag_.Start();

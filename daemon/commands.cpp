@@ -116,6 +116,7 @@ int RunCheckNow(const Options& options, const Loaded& loaded) {
   boost::asio::io_context io;
   engine::Scheduler scheduler(io.get_executor(), pool);
   scheduler.SetRunLockDirectory(store.LocksDir());  // the daemon's run of this check, if any, holds it
+  scheduler.SetStoragePath(store.root());
   scheduler.Apply(loaded.catalogue, persisted);
   std::optional<engine::RunReport> report;
   bool finished = false;

@@ -188,26 +188,36 @@ class Loader {
     }
   }
 
-  // A referenced check is declared and of the kind needed; one declared but
-  // invalid was reported where it is declared.
+  // A referenced check is declared and of the kind needed (any, when the
+  // reference names none); one declared but invalid was reported where it is
+  // declared.
   bool CheckReferenceOk(NodeReader& reader, const CheckSpec& spec, const probes::CheckReference& ref, bool valid) {
+    auto error = [&](const std::string& message) {
+      const YAML::Node list = reader.node()[ref.key];
+      if (ref.item < 0 || !list.IsSequence() || static_cast<std::size_t>(ref.item) >= list.size()) {
+        reader.Error(ref.key, message);
+      } else {
+        diag_.Error(list[ref.item].Mark(), reader.PathOf(ref.key + "[" + std::to_string(ref.item) + "]"), message);
+      }
+    };
     auto declared = declared_checks_.find(ref.check);
     if (declared == declared_checks_.end()) {
       std::vector<std::string> names;
       for (const auto& [name, kind] : declared_checks_) {
-        if (kind == ref.kind) names.push_back(name);
+        if (ref.kind.empty() || kind == ref.kind) names.push_back(name);
       }
-      reader.Error(ref.key, "unknown check " + Quoted(ref.check) +
-                                (names.empty() ? " (no " + ref.kind + " checks are declared)"
-                                               : " (" + ref.kind + " checks: " + Join(names) + ")"));
+      std::string which = ref.kind.empty() ? "" : ref.kind + " ";
+      error("unknown check " + Quoted(ref.check) +
+            (names.empty() ? " (no " + which + "checks are declared)"
+                           : " (" + (ref.kind.empty() ? std::string("declared") : ref.kind + " checks") + ": " +
+                                 Join(names) + ")"));
       return false;
     }
-    if (!declared->second.empty() && declared->second != ref.kind) {
-      reader.Error(ref.key, "kind " + spec.kind + " needs a " + ref.kind + " check, " + Quoted(ref.check) +
-                                " is " + declared->second);
+    if (!ref.kind.empty() && !declared->second.empty() && declared->second != ref.kind) {
+      error("kind " + spec.kind + " needs a " + ref.kind + " check, " + Quoted(ref.check) + " is " + declared->second);
       return false;
     }
-    return valid && declared->second == ref.kind;
+    return valid && (ref.kind.empty() || declared->second == ref.kind);
   }
 
   // Objectives a probe measures itself (a drill's systems) are declared.

@@ -276,7 +276,8 @@ void Scheduler::Launch(const std::shared_ptr<Entry>& entry, Done done) {
   state->cancel = std::make_shared<boost::asio::cancellation_signal>();
   auto run = [](Scheduler* self, std::shared_ptr<Entry> entry, Done done,
                 std::shared_ptr<bool> alive, BlockingPool& pool,
-                boost::asio::any_io_executor executor, std::string lock_dir) -> boost::asio::awaitable<void> {
+                boost::asio::any_io_executor executor, std::string lock_dir,
+                std::string storage_path) -> boost::asio::awaitable<void> {
     const auto& spec = entry->spec;
     auto start = Clock::now();
     auto find_target = [entry = entry.get()](std::string_view name) -> targets::TargetRuntime* {
@@ -285,6 +286,7 @@ void Scheduler::Launch(const std::shared_ptr<Entry>& entry, Done done) {
     };
     probes::RunContext ctx{executor, pool, *entry->target, spec.timeout, start + spec.timeout, spec.name,
                            find_target};
+    ctx.storage_path = std::move(storage_path);
     ProbeOutcome outcome;
     RunLock lock;  // held until the run is recorded
     std::string busy;
@@ -319,7 +321,7 @@ void Scheduler::Launch(const std::shared_ptr<Entry>& entry, Done done) {
     self->Finished(entry);
     if (done) done(report);
   };
-  boost::asio::co_spawn(executor_, run(this, entry, std::move(done), alive_, pool_, executor_, lock_dir_),
+  boost::asio::co_spawn(executor_, run(this, entry, std::move(done), alive_, pool_, executor_, lock_dir_, storage_path_),
                         boost::asio::bind_cancellation_slot(state->cancel->slot(), boost::asio::detached));
 }
 

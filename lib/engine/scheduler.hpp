@@ -93,6 +93,9 @@ class Scheduler {
   /// reported with "already running (pid N, since …)". Without a directory
   /// (the default) no lock is taken.
   void SetRunLockDirectory(std::string dir) { lock_dir_ = std::move(dir); }
+  /// --storage.path, handed to every run (probes::RunContext::storage_path):
+  /// probes keep their history there. Empty (the default): none.
+  void SetStoragePath(std::string path) { storage_path_ = std::move(path); }
   /// Starts scheduling (after Apply).
   void Start();
   /// Stops scheduling and cancels the runs in flight.
@@ -157,6 +160,7 @@ class Scheduler {
   std::unique_ptr<Timer> poll_timer_;
   std::shared_ptr<bool> alive_;
   std::string lock_dir_;
+  std::string storage_path_;
 };
 
 }  // namespace drwatch::engine

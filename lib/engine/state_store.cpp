@@ -16,6 +16,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/atomic_file.hpp"
+
 namespace drwatch::engine {
 namespace json = boost::json;
 
@@ -103,37 +105,6 @@ std::int64_t MtimeNs(const struct stat& st) {
   return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
 }
 
-std::string UtcStamp() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
-
-bool WriteAll(int fd, const std::string& text) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-// fsync of the directory makes the rename itself durable.
-bool SyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool ok = ::fsync(fd) == 0;
-  ::close(fd);
-  return ok;
-}
-
-std::atomic<std::uint64_t> g_temp_counter{0};
-
 }  // namespace
 
 std::string EncodeState(const std::string& check, const std::string& kind, const CheckState& s) {
@@ -160,24 +131,11 @@ std::string EncodeState(const std::string& check, const std::string& kind, const
 }
 
 std::optional<PersistedCheck> DecodeState(std::string_view text, const std::string& check, std::string& error) {
-  json::error_code ec;
-  json::value root = json::parse(text, ec);
-  if (ec) {
-    error = "invalid JSON: " + ec.message();
-    return std::nullopt;
-  }
+  auto o = ParseCheckFile(text, check, kFormat, "state", error);
+  if (!o) return std::nullopt;
   try {
-    const auto& o = root.as_object();
-    if (o.at("format").to_number<int>() != kFormat) {
-      error = "unsupported format " + json::serialize(o.at("format"));
-      return std::nullopt;
-    }
-    if (o.at("check").as_string() != check) {
-      error = "it is the state of check " + json::serialize(o.at("check"));
-      return std::nullopt;
-    }
     PersistedCheck p;
-    DecodeFields(o, p);
+    DecodeFields(*o, p);
     return p;
   } catch (const std::exception& e) {
     error = std::string("not a drwatch state file: ") + e.what();
@@ -208,30 +166,12 @@ bool StateStore::Prepare(std::string& error) const {
 bool StateStore::Write(const std::string& check, const std::string& text, std::int64_t& mtime_ns,
                        std::string& error) const {
   std::string path = PathOf(check);
-  std::string temp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(g_temp_counter++);
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0 && errno == ENOENT) {
+  if (!WriteFileAtomically(path, text, error)) {
     std::string ignored;
-    Prepare(ignored);  // the directory went away (or was never made): once more
-    fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (!Prepare(ignored)) return false;  // the directory went away (or was never made): once more
+    error.clear();
+    if (!WriteFileAtomically(path, text, error)) return false;
   }
-  if (fd < 0) {
-    error = "cannot write " + temp + ": " + Errno(errno);
-    return false;
-  }
-  bool ok = WriteAll(fd, text) && ::fsync(fd) == 0;
-  int err = errno;
-  ok = ::close(fd) == 0 && ok;
-  if (ok && ::rename(temp.c_str(), path.c_str()) != 0) {
-    ok = false;
-    err = errno;
-  }
-  if (!ok) {
-    ::unlink(temp.c_str());
-    error = "cannot write " + path + ": " + Errno(err);
-    return false;
-  }
-  if (!SyncDir(ChecksDir())) spdlog::debug("fsync of {} failed: {}", ChecksDir(), Errno(errno));
   mtime_ns = MtimeOf(check);
   return true;
 }
@@ -244,37 +184,21 @@ std::int64_t StateStore::MtimeOf(const std::string& check) const {
 
 std::optional<PersistedCheck> StateStore::Load(const std::string& check, std::string& error) const {
   std::string path = PathOf(check);
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT) return std::nullopt;
-    error = path + ": cannot read: " + Errno(errno);
-    return std::nullopt;
-  }
-  std::string why;
-  std::optional<PersistedCheck> loaded;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::string text, why;
+  std::int64_t mtime = 0;
+  switch (ReadSmallFile(path, kMaxFileBytes, text, mtime, why)) {
+    case SmallFile::kMissing: return std::nullopt;
     // Permissions: setting it aside would not help and may not be possible.
-    error = path + ": cannot read: " + Errno(errno);
-    return std::nullopt;
+    case SmallFile::kUnreadable: error = why; return std::nullopt;
+    case SmallFile::kTooLarge: break;
+    case SmallFile::kRead:
+      if (auto loaded = DecodeState(text, check, why)) {
+        loaded->mtime_ns = mtime;
+        return loaded;
+      }
+      break;
   }
-  if (static_cast<std::size_t>(st.st_size) > kMaxFileBytes) {
-    why = "larger than " + std::to_string(kMaxFileBytes) + " bytes";
-  } else {
-    std::ostringstream text;
-    text << in.rdbuf();
-    loaded = DecodeState(text.str(), check, why);
-  }
-  if (loaded) {
-    loaded->mtime_ns = MtimeNs(st);
-    return loaded;
-  }
-  std::string aside = path + ".corrupt-" + UtcStamp();
-  if (::rename(path.c_str(), aside.c_str()) == 0) {
-    error = path + ": " + why + "; set aside as " + aside;
-  } else {
-    error = path + ": " + why + "; could not set it aside: " + Errno(errno);
-  }
+  error = path + ": " + why + "; " + SetAside(path);
   return std::nullopt;
 }
 

@@ -13,6 +13,7 @@
 #include "common/redact.hpp"
 #include "config/node_reader.hpp"
 #include "drwatch/version.hpp"
+#include "probes/history.hpp"
 
 namespace drwatch::probes {
 namespace {
@@ -188,6 +189,7 @@ asio::awaitable<ProbeResult> FinishBackup(RunContext& ctx, storage::Backend& sto
   double took = std::chrono::duration<double>(manifest.finished_at - manifest.started_at).count();
   out.reason = "run " + manifest.run + ": " + std::to_string(bytes) + " bytes in " + Fixed(took, 1) + "s";
   out.details = Details(store.Locate(backup::RunKey(check, manifest.run, "")), manifest);
+  co_await AddDurationRatio(ctx, took, "backup run", out);
   if (!kept.ok()) {
     std::string why = Redactor::Global().Apply(kept.error);
     spdlog::warn("check {}: retention: {}", check, why);

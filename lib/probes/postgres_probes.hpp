@@ -15,5 +15,6 @@ std::unique_ptr<Probe> ParsePostgresQuery(config::NodeReader& check);
 std::unique_ptr<Probe> ParsePostgresWalArchive(config::NodeReader& check);
 std::unique_ptr<Probe> ParsePostgresReplication(config::NodeReader& check);
 std::unique_ptr<Probe> ParsePostgresSecurity(config::NodeReader& check);
+std::unique_ptr<Probe> ParsePostgresBaseline(config::NodeReader& check);
 
 }  // namespace drwatch::probes

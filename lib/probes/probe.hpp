@@ -85,6 +85,10 @@ struct RunContext {
   /// (of the type declared there), or nullptr for any other name. Valid for
   /// the whole run.
   FindTarget find_target;
+  /// --storage.path, where probes keep history that outlives a restart
+  /// (<storage.path>/history/<check>.json, probes/history.hpp) and where the
+  /// checks' state files are; empty: none (history is not kept).
+  std::string storage_path;
 };
 
 /// A target a check uses besides its own (storage.replication's `replica`):
@@ -97,12 +101,14 @@ struct TargetReference {
 };
 
 /// A check this check builds on (restore.drill's `backup`): the catalogue
-/// checks that `check` is declared and of kind `kind`, reporting errors at
-/// the check's key `key`, then hands it to Probe::Link.
+/// checks that `check` is declared and of kind `kind` (any kind when empty),
+/// reporting errors at the check's key `key` (at its item `item` when `key`
+/// is a list), then hands it to Probe::Link.
 struct CheckReference {
   std::string key;
   std::string check;
   std::string kind;
+  int item = -1;
 };
 
 /// An objective the probe measures itself (restore.drill: `rto.<system>` for

@@ -15,6 +15,7 @@ const std::vector<ProbeKind>& ProbeKinds() {
       {"postgres.wal_archive", "postgres", &ParsePostgresWalArchive},
       {"postgres.replication", "postgres", &ParsePostgresReplication, {}, {}, {}, {}, "monthly"},
       {"postgres.security", "postgres", &ParsePostgresSecurity, std::chrono::hours(24), {}, {}, {}, "weekly"},
+      {"postgres.baseline", "postgres", &ParsePostgresBaseline, std::chrono::hours(1), {}, {}, {}, "weekly"},
       {"http", "http", &ParseHttpProbe},
       {"supabase.backups", "supabase", &ParseSupabaseBackups, std::chrono::minutes(15)},
       {"storage.reachable", "storage", &ParseStorageReachable},

@@ -11,6 +11,7 @@
 
 #include "config/node_reader.hpp"
 #include "probes/backup_probes.hpp"
+#include "probes/history.hpp"
 #include "probes/restore_probes.hpp"
 #include "restore/drill.hpp"
 #include "targets/postgres_target.hpp"
@@ -67,8 +68,13 @@ class RestoreDrill final : public Probe {
     if (!store) co_return ProbeResult::Fail("storage target \"" + storage_ + "\" of backup " + backup_ + " is not available");
     spec_.check = std::string(ctx.check_name);
     auto& backend = static_cast<targets::StorageTarget&>(*store).backend();
+    auto start = Clock::now();
     restore::DrillReport report = co_await restore::RunDrill(ctx, backend, spec_);
-    co_return Result(report);
+    ProbeResult out = Result(report);
+    if (report.ok()) {
+      co_await AddDurationRatio(ctx, std::chrono::duration<double>(Clock::now() - start).count(), "drill", out);
+    }
+    co_return out;
   }
 
   std::vector<TargetReference> ReferencedTargets() const override {

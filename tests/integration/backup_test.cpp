@@ -20,12 +20,16 @@
 #include <map>
 #include <sstream>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
 #include "backup/commands.hpp"
 #include "backup/digest.hpp"
 #include "backup/manifest.hpp"
 #include "backup/runs.hpp"
 #include "common/subprocess.hpp"
 #include "config/catalogue.hpp"
+#include "probes/history.hpp"
 #include "storage/file_backend.hpp"
 #include "support/check_runner.hpp"
 #include "support/app_seed.hpp"
@@ -40,6 +44,21 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 constexpr const char* kTables = kAppTables;
+
+// Captures what the default logger writes while it lives.
+class LogCapture {
+ public:
+  LogCapture() : saved_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+  }
+  ~LogCapture() { spdlog::set_default_logger(saved_); }
+  std::string Text() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::logger> saved_;
+};
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -265,6 +284,47 @@ TEST_F(BackupTest, BackupFilesArchivesATree) {
   EXPECT_EQ(CompleteRuns("functions").size(), 1u);
   // The older complete run still feeds the age while runs fail.
   EXPECT_TRUE(missing->observed);
+}
+
+// Backup performance: each run's duration over the median of the check's
+// previous runs (kept in <storage.path>/history/<check>.json, so a restart
+// keeps them), and a run more than 2x slower than that median is logged.
+TEST_F(BackupTest, DurationRatioAgainstTheMedianOfPreviousRunsAndASlowRunWarns) {
+  std::string state = dir_ + "/state";
+  runner_.SetStoragePath(state);
+  Load(cluster().Dsn(), PgDumpCheck());
+  for (int i = 0; i < 3; ++i) {  // no ratio before three runs
+    NextSecond();
+    auto r = Run("nightly");
+    ASSERT_TRUE(r);
+    ASSERT_TRUE(r->success) << r->reason;
+    EXPECT_FALSE(SamplesByName(r->samples).contains("drwatch_backup_duration_ratio"));
+  }
+  NextSecond();
+  auto fourth = Run("nightly");
+  ASSERT_TRUE(fourth);
+  ASSERT_TRUE(fourth->success) << fourth->reason;
+  double ratio = SamplesByName(fourth->samples)["drwatch_backup_duration_ratio"];
+  EXPECT_GT(ratio, 0.1);  // the same backup again: about 1, with room for a loaded machine
+  EXPECT_LT(ratio, 10);
+  std::string error;
+  probes::History kept = probes::LoadHistory(state, "nightly", error);
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(kept.subjects["duration"].samples.size(), 4u);
+
+  // Earlier runs that took a millisecond each: this one is far more than 2x slower.
+  probes::History fast;
+  fast.subjects["duration"].samples = {0.001, 0.001, 0.001};
+  ASSERT_TRUE(probes::SaveHistory(state, "nightly", fast, error)) << error;
+  LogCapture log;
+  NextSecond();
+  auto slow = Run("nightly");
+  ASSERT_TRUE(slow);
+  ASSERT_TRUE(slow->success) << slow->reason;
+  EXPECT_GT(SamplesByName(slow->samples)["drwatch_backup_duration_ratio"], 2);
+  std::string logged = log.Text();
+  EXPECT_NE(logged.find("check nightly: backup run took "), std::string::npos) << logged;
+  EXPECT_NE(logged.find("x the median 0.001s of its last 3 runs"), std::string::npos) << logged;
 }
 
 TEST_F(BackupTest, MissingPgDumpFailsClearly) {

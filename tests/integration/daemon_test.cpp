@@ -18,6 +18,7 @@
 
 #include "engine/scheduler.hpp"
 #include "engine/state_store.hpp"
+#include "probes/history.hpp"
 #include "support/http_client.hpp"
 #include "support/metrics_text.hpp"
 #include "support/pg_cluster.hpp"
@@ -253,6 +254,32 @@ TEST(DaemonServe, MetricsAreServedAndPassPromtool) {
 
 // The status page a person opens: the checklists with each check's state,
 // the objectives, and the same data as JSON; never a DSN.
+// The daemon hands --storage.path to the performance baseline: its history
+// file appears there and its ratios reach /metrics, which still passes promtool.
+TEST(DaemonServe, PerformanceBaselineKeepsItsHistoryAndExportsRatios) {
+  PgCluster pg;
+  CreateAuditLogs(pg);
+  std::string state = MakeStateDir();
+  auto path = WriteTempFile("baseline.yml", CatalogueFor(pg.Dsn()) + R"(  - name: baseline
+    kind: postgres.baseline
+    target: a
+    interval: 2s
+    checks: [a_ping]
+    warmup: 1
+    window: 3
+    factor: 100  # the wiring is tested here, not the judgement (a loaded machine varies a ping's time)
+)");
+  Daemon d(path, {"--storage.path=" + state});
+  auto body = d.WaitMetrics([](const std::string& m) {
+    return MetricValue(m, "drwatch_baseline_ratio", {"check=\"baseline\"", "subject=\"check:a_ping\""}).has_value() &&
+           MetricValue(m, "drwatch_baseline_ratio", {"subject=\"table:public.audit_logs\""}).has_value();
+  }, 20s);
+  EXPECT_EQ(MetricValue(body, "drwatch_check_success", {"check=\"baseline\""}), 1);
+  EXPECT_TRUE(std::filesystem::exists(state + "/history/baseline.json"));
+  auto promtool = RunCommand({"/usr/bin/promtool", "check", "metrics"}, body);
+  EXPECT_EQ(promtool.exit_code, 0) << promtool.out << promtool.err;
+}
+
 TEST(DaemonServe, TheStatusPageShowsTheChecklistsTickingThemselves) {
   PgCluster pg;
   CreateAuditLogs(pg);
@@ -753,12 +780,20 @@ TEST(DaemonCommands, RestoreDrillSavesTheMeasuredRtoForTheDaemon) {
   auto path = WriteTempFile("drill.yml", text);
   auto r = RunCommand({kDaemon, "--config.file=" + path, "--storage.path=" + state, "backup", "run", "nightly"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  // Backup performance: the run's duration joins the check's history. Earlier
+  // drills that took a millisecond each make this one far more than 2x slower.
+  std::string error;
+  EXPECT_EQ(probes::LoadHistory(state, "nightly", error).subjects["duration"].samples.size(), 1u) << error;
+  probes::History fast;
+  fast.subjects["duration"].samples = {0.001, 0.001, 0.001};
+  ASSERT_TRUE(probes::SaveHistory(state, "weekly_drill", fast, error)) << error;
   r = RunCommand({kDaemon, "--config.file=" + path, "--storage.path=" + state, "restore", "drill", "weekly_drill"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   std::cout << r.out;  // each step's time: the figures of the report
+  EXPECT_NE((r.out + r.err).find("check weekly_drill: drill took "), std::string::npos) << r.out << r.err;
+  EXPECT_EQ(probes::LoadHistory(state, "weekly_drill", error).subjects["duration"].samples.size(), 4u) << error;
   EXPECT_NE(r.out.find("restore drill weekly_drill: success in "), std::string::npos) << r.out;
   engine::StateStore states(state);
-  std::string error;
   auto saved = states.Load("weekly_drill", error);
   ASSERT_TRUE(saved.has_value()) << error;
   ASSERT_TRUE(saved->state.objective_observed.contains("rto.authentication"));
@@ -773,6 +808,7 @@ TEST(DaemonCommands, RestoreDrillSavesTheMeasuredRtoForTheDaemon) {
               measured, 0.01)
       << body;
   EXPECT_EQ(MetricValue(body, "drwatch_objective_met", {"objective=\"rto\"", "name=\"authentication\""}), 1);
+  EXPECT_GT(MetricValue(body, "drwatch_backup_duration_ratio", {"check=\"weekly_drill\""}).value_or(0), 2) << body;
 }
 
 }  // namespace

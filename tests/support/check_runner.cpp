@@ -32,8 +32,10 @@ probes::RunContext CheckRunner::Context(const std::string& name, std::chrono::mi
     auto it = runtimes_.find(std::string(target));
     return it == runtimes_.end() ? nullptr : it->second.get();
   };
-  return probes::RunContext{io_.get_executor(), pool_, *runtimes_.at(check.target), timeout,
-                            Clock::now() + timeout, check.name, find};
+  probes::RunContext ctx{io_.get_executor(), pool_, *runtimes_.at(check.target), timeout,
+                         Clock::now() + timeout, check.name, find};
+  ctx.storage_path = storage_path_;
+  return ctx;
 }
 
 std::optional<probes::ProbeResult> CheckRunner::Run(const std::string& name, std::chrono::milliseconds timeout) {

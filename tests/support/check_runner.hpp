@@ -30,6 +30,8 @@ class CheckRunner {
   probes::RunContext Context(const std::string& name, std::chrono::milliseconds timeout);
   /// One run racing its deadline; nullopt when the deadline won.
   std::optional<probes::ProbeResult> Run(const std::string& name, std::chrono::milliseconds timeout);
+  /// Runs get `path` as --storage.path (probes' history); empty (the default): none.
+  void SetStoragePath(std::string path) { storage_path_ = std::move(path); }
   /// Drops the targets (their connections close off the loop).
   void Clear() { runtimes_.clear(); }
 
@@ -38,6 +40,7 @@ class CheckRunner {
   BlockingPool& pool_;
   std::shared_ptr<const config::Catalogue> catalogue_;
   std::map<std::string, std::shared_ptr<targets::TargetRuntime>> runtimes_;
+  std::string storage_path_;
 };
 
 }  // namespace drwatch::test

@@ -63,6 +63,7 @@ std::optional<probes::ProbeResult> ProbeHarness::Run(const std::string& name, st
     return it == targets_.end() ? nullptr : it->second.get();
   };
   probes::RunContext ctx{io_.get_executor(), pool_, target, timeout, Clock::now() + timeout, check.name, find};
+  ctx.storage_path = storage_path_;
   return RunWithDeadline(io_, check.probe->Run(ctx), timeout);
 }
 

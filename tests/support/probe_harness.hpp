@@ -49,6 +49,8 @@ class ProbeHarness : public ::testing::Test {
   std::shared_ptr<const config::Catalogue> catalogue_;
   std::shared_ptr<targets::TargetRuntime> target_;
   std::map<std::string, std::shared_ptr<targets::TargetRuntime>> targets_;  // LoadText's
+  /// Handed to every run as --storage.path (probes' history); empty: none.
+  std::string storage_path_;
 };
 
 }  // namespace drwatch::test

@@ -49,7 +49,7 @@ const std::vector<test::BadCase> kBadCases = {
      {":3:11: targets.primary.type: unknown target type \"mysql\" (known: postgres, http, supabase, storage)"}},
     {"bad_kind.yml",
      {":7:11: checks[0].kind: unknown kind \"postgres.pong\" (known: postgres.ping, postgres.recency, "
-      "postgres.query, postgres.wal_archive, postgres.replication, postgres.security, http, supabase.backups, storage.reachable, "
+      "postgres.query, postgres.wal_archive, postgres.replication, postgres.security, postgres.baseline, http, supabase.backups, storage.reachable, "
       "storage.freshness, storage.replication, backup.pg_dump, backup.files, restore.drill, postgres.schema_drift)"}},
     {"bad_unknown_target.yml", {":8:13: checks[0].target: unknown target \"replica\" (declared: primary)"}},
     {"bad_unknown_objective.yml",

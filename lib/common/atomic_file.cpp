@@ -1,0 +1,144 @@
+#include "common/atomic_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include <boost/json.hpp>
+
+namespace drwatch {
+namespace {
+
+std::atomic<std::uint64_t> g_temp_counter{0};
+
+std::string DirOf(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+bool WriteAll(int fd, const std::string& text) {
+  std::size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// fsync of the directory makes the rename itself durable.
+bool SyncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
+}
+
+std::string UtcStamp() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+bool WriteFileAtomically(const std::string& path, const std::string& text, std::string& error) {
+  std::string dir = DirOf(path);
+  std::string temp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(g_temp_counter++);
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == ENOENT) {
+    ::mkdir(dir.c_str(), 0755);  // the directory went away (or was never made): once more
+    fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  }
+  if (fd < 0) {
+    error = "cannot write " + temp + ": " + std::strerror(errno);
+    return false;
+  }
+  bool ok = WriteAll(fd, text) && ::fsync(fd) == 0;
+  int err = errno;
+  ok = ::close(fd) == 0 && ok;
+  if (ok && ::rename(temp.c_str(), path.c_str()) != 0) {
+    ok = false;
+    err = errno;
+  }
+  if (!ok) {
+    ::unlink(temp.c_str());
+    error = "cannot write " + path + ": " + std::strerror(err);
+    return false;
+  }
+  if (!SyncDir(dir)) spdlog::debug("fsync of {} failed: {}", dir, std::strerror(errno));
+  return true;
+}
+
+std::string SetAside(const std::string& path) {
+  std::string aside = path + ".corrupt-" + UtcStamp();
+  if (::rename(path.c_str(), aside.c_str()) == 0) return "set aside as " + aside;
+  return std::string("could not set it aside: ") + std::strerror(errno);
+}
+
+SmallFile ReadSmallFile(const std::string& path, std::size_t max_bytes, std::string& text, std::int64_t& mtime_ns,
+                        std::string& error) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return SmallFile::kMissing;
+    error = path + ": cannot read: " + std::strerror(errno);
+    return SmallFile::kUnreadable;
+  }
+  mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = path + ": cannot read: " + std::strerror(errno);
+    return SmallFile::kUnreadable;
+  }
+  if (static_cast<std::size_t>(st.st_size) > max_bytes) {
+    error = "larger than " + std::to_string(max_bytes) + " bytes";
+    return SmallFile::kTooLarge;
+  }
+  std::ostringstream out;
+  out << in.rdbuf();
+  text = out.str();
+  return SmallFile::kRead;
+}
+
+std::optional<boost::json::object> ParseCheckFile(std::string_view text, const std::string& check, int format,
+                                                  std::string_view what, std::string& error) {
+  namespace json = boost::json;
+  json::error_code ec;
+  json::value root = json::parse(text, ec);
+  if (ec) {
+    error = "invalid JSON: " + ec.message();
+    return std::nullopt;
+  }
+  try {
+    auto& o = root.as_object();
+    if (o.at("format").to_number<int>() != format) {
+      error = "unsupported format " + json::serialize(o.at("format"));
+      return std::nullopt;
+    }
+    if (o.at("check").as_string() != check) {
+      error = "it is the " + std::string(what) + " of check " + json::serialize(o.at("check"));
+      return std::nullopt;
+    }
+    return std::move(o);
+  } catch (const std::exception& e) {
+    error = "not a drwatch " + std::string(what) + " file: " + e.what();
+    return std::nullopt;
+  }
+}
+
+}  // namespace drwatch
