@@ -13,7 +13,7 @@
 namespace drwatch::daemon {
 
 /// What to do: serve (the daemon), or one command for people.
-enum class Command { kServe, kBackupRun, kBackupList, kRestoreDrill, kRestoreLatest };
+enum class Command { kServe, kBackupRun, kBackupList, kBackupKeygen, kBackupDecrypt, kRestoreDrill, kRestoreLatest };
 /// "backup run", …; "" for kServe.
 const char* CommandName(Command c);
 
@@ -37,6 +37,8 @@ struct Options {
   std::string restore_to;  // restore latest --to DSN: a secret, never printed
   bool force = false;      // restore latest --force
   bool no_owner = false;   // restore latest --no-owner
+  std::string decrypt_file;  // backup decrypt FILE
+  std::string key_file;      // backup decrypt --key-file PATH
 };
 
 /// Parses argv. On a bad command line returns nullopt and sets `error`.
