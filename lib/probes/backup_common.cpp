@@ -55,7 +55,9 @@ class Pumped {
       chunk.resize(n);
       plain_bytes_ += n;
       if (n > 0) {
-        std::string error = co_await Store(encryptor_ ? encryptor_->Chunk(chunk) : std::move(chunk));
+        // Not a conditional inside co_await's operand: GCC 12 miscompiles that.
+        if (encryptor_) chunk = encryptor_->Chunk(chunk);
+        std::string error = co_await Store(std::move(chunk));
         if (!error.empty()) co_return Kill(child, error);
       }
       if (ec == asio::error::eof) break;

@@ -21,6 +21,7 @@
 #include "backup/encryption.hpp"
 #include "backup/manifest.hpp"
 #include "backup/runs.hpp"
+#include "probes/backup_probes.hpp"
 #include "restore/restore_latest.hpp"
 #include "storage/file_backend.hpp"
 #include "support/app_seed.hpp"
