@@ -66,11 +66,8 @@ class EncryptedBackupTest : public DrillServerTest {
   void SetUp() override {
     DrillServerTest::SetUp();
     if (HasFatalFailure()) return;
-    static bool seeded = false;
-    if (!seeded) {
-      seeded = true;
-      SeedAppDatabase(cluster());
-    }
+    static const bool seeded = (SeedAppDatabase(cluster()), true);  // once for the suite
+    (void)seeded;
     key_a_ = backup::GenerateKeyBase64();
     key_b_ = backup::GenerateKeyBase64();
     Spill(dir_ + "/a.key", key_a_ + "\n");
