@@ -55,7 +55,8 @@ class Pumped {
       chunk.resize(n);
       plain_bytes_ += n;
       if (n > 0) {
-        // Not a conditional inside co_await's operand: GCC 12 miscompiles that.
+        // Not a conditional inside co_await's operand: GCC 12 miscompiled that here
+        // (a plain run took the encrypting branch).
         if (encryptor_) chunk = encryptor_->Chunk(chunk);
         std::string error = co_await Store(std::move(chunk));
         if (!error.empty()) co_return Kill(child, error);
@@ -65,7 +66,8 @@ class Pumped {
     }
     if (!encryptor_) co_return "";
     std::string error = co_await Store(encryptor_->Final());
-    co_return error.empty() ? "" : Kill(child, error);
+    if (!error.empty()) child.Kill(SIGKILL);
+    co_return error;
   }
 
   std::string HexDigest() { return sha_.HexDigest(); }
