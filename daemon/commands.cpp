@@ -1,6 +1,7 @@
 #include "commands.hpp"
 
 #include <signal.h>
+#include <unistd.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -259,6 +260,7 @@ int RestoreLatest(const Options& options, const Loaded& loaded) {
   probes::RunContext ctx{io.get_executor(), pool, *target, check.timeout, deadline, check.name};
   restore::RestoreLatestOptions restore_options{options.check, *dsn, options.force,
                                                  options.no_owner};
+  restore_options.keys = static_cast<const probes::BackupJob&>(*check.probe).keys();
   return RunCommandCoroutine(io, pool,
                              restore::RestoreLatestCommand(ctx, storage->backend(), restore_options, std::cout));
 }
@@ -268,6 +270,17 @@ int RestoreLatest(const Options& options, const Loaded& loaded) {
 int RunCommand(const Options& options) {
   switch (options.command) {
     case Command::kServe: return kUsageError;
+    case Command::kBackupKeygen: {
+      std::string key = backup::KeygenCommand();
+      std::fputs(key.c_str(), stdout);
+      return 0;
+    }
+    case Command::kBackupDecrypt: {
+      std::string error;
+      int status = backup::DecryptCommand(options.decrypt_file, options.key_file, STDOUT_FILENO, error);
+      if (status != 0) PrintError("backup decrypt: " + error);
+      return status;
+    }
     case Command::kBackupRun:
     case Command::kRestoreDrill: {
       std::vector<std::string_view> kinds = options.command == Command::kBackupRun

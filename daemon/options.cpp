@@ -13,6 +13,8 @@ const char* CommandName(Command c) {
     case Command::kServe: return "";
     case Command::kBackupRun: return "backup run";
     case Command::kBackupList: return "backup list";
+    case Command::kBackupKeygen: return "backup keygen";
+    case Command::kBackupDecrypt: return "backup decrypt";
     case Command::kRestoreDrill: return "restore drill";
     case Command::kRestoreLatest: return "restore latest";
   }
@@ -23,6 +25,8 @@ std::string Usage() {
   return R"(usage: drwatchd --config.file=PATH [flags]
        drwatchd --config.file=PATH [--storage.path=DIR] backup run CHECK
        drwatchd --config.file=PATH [--storage.path=DIR] backup list CHECK
+       drwatchd backup keygen
+       drwatchd backup decrypt FILE --key-file PATH
        drwatchd --config.file=PATH [--storage.path=DIR] restore drill CHECK
        drwatchd --config.file=PATH [--storage.path=DIR] restore latest CHECK [--to DSN | --to-file PATH]
                 [--force] [--no-owner]
@@ -53,6 +57,11 @@ Commands (same catalogue and code paths as the scheduled checks; exit 0 on
 success, 1 on failure, 2 on a usage or catalogue error, 130/143 on Ctrl-C/SIGTERM):
   backup run CHECK              run a backup.pg_dump or backup.files check now
   backup list CHECK             list a backup check's runs and verify their checksums
+  backup keygen                 print a new random backup encryption key (base64)
+  backup decrypt FILE --key-file PATH
+                                write the plaintext of an encrypted backup file
+                                (NAME.enc) to stdout, only once all of it verified;
+                                no catalogue needed
   restore drill CHECK           run a restore.drill check now
   restore latest CHECK --to DSN restore the newest verified run of a backup.pg_dump
                                 check into DSN (an empty database unless --force);
@@ -83,21 +92,39 @@ bool IsCheckName(const std::string& s) {
   return true;
 }
 
+// backup keygen; backup decrypt FILE.
+bool ParseKeyCommand(const std::vector<std::string>& words, Options& o, std::string& error) {
+  std::size_t want = o.command == Command::kBackupDecrypt ? 3 : 2;
+  if (words.size() < want) {
+    error = "backup decrypt needs a FILE";
+    return false;
+  }
+  if (want == 3) o.decrypt_file = words[2];
+  if (words.size() > want) {
+    error = "unexpected argument \"" + words[want] + "\" after " + CommandName(o.command) + (want == 3 ? " FILE" : "");
+    return false;
+  }
+  return true;
+}
+
 // The command in the positional words ("backup", "run", "CHECK"), or an error.
 bool ParseCommand(const std::vector<std::string>& words, Options& o, std::string& error) {
   if (words.empty()) return true;
   const std::string& group = words[0];
   if (group != "backup" && group != "restore") {
-    error = "unknown command \"" + group + "\" (use backup run|list CHECK or restore drill|latest CHECK)";
+    error = "unknown command \"" + group +
+            "\" (use backup run|list CHECK, backup keygen, backup decrypt FILE or restore drill|latest CHECK)";
     return false;
   }
-  std::string subs = group == "backup" ? "run or list" : "drill or latest";
+  std::string subs = group == "backup" ? "run, list, keygen or decrypt" : "drill or latest";
   if (words.size() < 2) {
     error = group + " needs a subcommand: " + subs;
     return false;
   }
   const std::map<std::string, Command> commands = {{"backup run", Command::kBackupRun},
                                                    {"backup list", Command::kBackupList},
+                                                   {"backup keygen", Command::kBackupKeygen},
+                                                   {"backup decrypt", Command::kBackupDecrypt},
                                                    {"restore drill", Command::kRestoreDrill},
                                                    {"restore latest", Command::kRestoreLatest}};
   std::string name = group + " " + words[1];
@@ -107,6 +134,7 @@ bool ParseCommand(const std::vector<std::string>& words, Options& o, std::string
     return false;
   }
   o.command = command->second;
+  if (o.command == Command::kBackupKeygen || o.command == Command::kBackupDecrypt) return ParseKeyCommand(words, o, error);
   if (words.size() < 3) {
     error = name + " needs a check name";
     return false;
@@ -129,6 +157,11 @@ bool CheckCombination(Options& o, const std::set<std::string>& seen, std::string
                        seen.contains("--no-owner");
   if (restore_flags && o.command != Command::kRestoreLatest) {
     error = "--to, --to-file, --force and --no-owner go only with restore latest";
+    return false;
+  }
+  if (seen.contains("--key-file") != (o.command == Command::kBackupDecrypt)) {
+    error = o.command == Command::kBackupDecrypt ? "backup decrypt needs --key-file PATH"
+                                                 : "--key-file goes only with backup decrypt";
     return false;
   }
   if (seen.contains("--to") && seen.contains("--to-file")) {
@@ -175,6 +208,7 @@ std::optional<Options> ParseOptions(const std::vector<std::string>& args, std::s
       {"--to", [&](const std::string& v) { o.restore_to = v; return !v.empty(); }},
       {"--to-file", [&](const std::string& v) { o.restore_to_file = v; return !v.empty(); }},
       {"--web.max-connections", [&](const std::string& v) { return ParseCount(v, o.max_connections); }},
+      {"--key-file", [&](const std::string& v) { o.key_file = v; return !v.empty(); }},
       {"--checklist",
        [&](const std::string& v) { o.checklist = v; return v == "daily" || v == "weekly" || v == "monthly"; }},
       {"--output", [&](const std::string& v) { o.junit = v == "junit"; return v == "junit" || v == "table"; }},
@@ -221,7 +255,8 @@ std::optional<Options> ParseOptions(const std::vector<std::string>& args, std::s
   }
   if (o.version || o.help) return o;
   if (!ParseCommand(words, o, error)) return std::nullopt;
-  if (o.config_file.empty()) {
+  bool needs_catalogue = o.command != Command::kBackupKeygen && o.command != Command::kBackupDecrypt;
+  if (o.config_file.empty() && needs_catalogue) {
     error = "missing --config.file";
     return std::nullopt;
   }

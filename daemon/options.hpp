@@ -14,7 +14,7 @@
 namespace drwatch::daemon {
 
 /// What to do: serve (the daemon), or one command for people.
-enum class Command { kServe, kBackupRun, kBackupList, kRestoreDrill, kRestoreLatest };
+enum class Command { kServe, kBackupRun, kBackupList, kBackupKeygen, kBackupDecrypt, kRestoreDrill, kRestoreLatest };
 /// "backup run", …; "" for kServe.
 const char* CommandName(Command c);
 
@@ -41,6 +41,8 @@ struct Options {
   bool restore_to_env = false;  // restore latest: the DSN is $DRWATCH_RESTORE_DSN
   bool force = false;      // restore latest --force
   bool no_owner = false;   // restore latest --no-owner
+  std::string decrypt_file;  // backup decrypt FILE
+  std::string key_file;      // backup decrypt --key-file PATH
 };
 
 /// The environment variable restore latest takes its target DSN from when

@@ -3,7 +3,15 @@
 #include <cstdio>
 #include <ctime>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
 #include "backup/digest.hpp"
+#include "backup/encryption.hpp"
+#include "config/expand.hpp"
 #include "backup/runs.hpp"
 #include "common/redact.hpp"
 
@@ -48,7 +56,8 @@ boost::asio::awaitable<std::string> VerifyRun(storage::Backend& store, BlockingP
     }
     if (digest.sha256 != file.sha256) co_return "FAILED " + file.name + ": SHA-256 does not match the manifest";
   }
-  co_return "ok (" + std::to_string(manifest.files.size()) + " files)";
+  std::string encrypted = manifest.encryption ? ", encrypted with key " + manifest.encryption->key_id : "";
+  co_return "ok (" + std::to_string(manifest.files.size()) + " files" + encrypted + ")";
 }
 
 }  // namespace
@@ -94,5 +103,44 @@ boost::asio::awaitable<int> ListCommand(storage::Backend& store, BlockingPool& p
   }
   co_return status;
 }
+
+namespace {
+
+// One pass over `file`: verify only (out_fd -1) or write the plaintext.
+std::string DecryptPass(const KeyRing& keys, const std::string& file, int out_fd) {
+  int in = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return "cannot read " + file + ": " + std::generic_category().message(errno);
+  std::string name = file.substr(file.rfind('/') + 1);
+  StreamDecryptor decryptor(keys, name);
+  std::uint64_t bytes = 0;
+  std::string error = DecryptFds(decryptor, in, out_fd, file, "stdout", bytes);
+  ::close(in);
+  return error;
+}
+
+}  // namespace
+
+int DecryptCommand(const std::string& file, const std::string& key_file, int out_fd, std::string& error) {
+  std::string reason;
+  auto text = config::ReadSecretFile(key_file, reason);
+  if (!text) {
+    error = reason.starts_with("secret file ") ? reason : "cannot read key file " + key_file + ": " + reason;
+    return 1;
+  }
+  auto key = BackupKey::FromBase64(*text);
+  if (!key) {
+    error = "key file " + key_file + ": not a base64-encoded 32-byte key (make one with drwatchd backup keygen)";
+    return 1;
+  }
+  KeyRing keys;
+  keys.keys.push_back(std::move(*key));
+  // Twice: first proving every chunk and the end, then writing, so a bad
+  // file never leaves a plausible-looking partial plaintext behind.
+  error = DecryptPass(keys, file, -1);
+  if (error.empty()) error = DecryptPass(keys, file, out_fd);
+  return error.empty() ? 0 : 1;
+}
+
+std::string KeygenCommand() { return GenerateKeyBase64() + "\n"; }
 
 }  // namespace drwatch::backup

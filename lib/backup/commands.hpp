@@ -18,4 +18,14 @@ namespace drwatch::backup {
 boost::asio::awaitable<int> ListCommand(storage::Backend& store, BlockingPool& pool, std::string check,
                                         std::ostream& out);
 
+/// drwatchd backup decrypt FILE --key-file PATH: reads the key (base64, as
+/// the catalogue's `encryption.key`), verifies the whole of FILE first, and
+/// only then writes its plaintext to `out_fd`: nothing reaches stdout from a
+/// file that is truncated, tampered with or under another key. Returns 0, or
+/// 1 with `error` set (the key never appears in it).
+int DecryptCommand(const std::string& file, const std::string& key_file, int out_fd, std::string& error);
+
+/// drwatchd backup keygen: a new key in base64 and a newline.
+std::string KeygenCommand();
+
 }  // namespace drwatch::backup

@@ -128,6 +128,9 @@ void ReadFiles(Reader& r, const json::object& root, Manifest& m) {
     file.name = r.String(*f, "name", path + ".");
     file.size = static_cast<std::uint64_t>(r.Int(*f, "size", path + "."));
     file.sha256 = r.String(*f, "sha256", path + ".");
+    if (f->contains("plaintext_size")) {
+      file.plaintext_size = static_cast<std::uint64_t>(r.Int(*f, "plaintext_size", path + "."));
+    }
     if (r.ok() && !IsSha256(file.sha256)) r.Fail(path + ".sha256", "not a SHA-256 hex digest");
     if (r.ok() && (file.name.empty() || file.name.find('/') != std::string::npos || file.name[0] == '.')) {
       r.Fail(path + ".name", "not a plain file name: \"" + file.name + "\"");
@@ -163,7 +166,24 @@ void ReadStructure(Reader& r, const json::object& root, Manifest& m) {
   }
 }
 
+void ReadEncryption(Reader& r, const json::object& root, Manifest& m) {
+  const json::value* v = root.if_contains("encryption");
+  if (m.format == kEncryptedManifestFormat && !v) return r.Fail("encryption", "missing (format 2 is encrypted)");
+  if (!v) return;
+  const json::object* e = r.Object(*v, "encryption");
+  if (!e) return;
+  ManifestEncryption enc;
+  enc.cipher = r.String(*e, "cipher", "encryption.");
+  enc.key_id = r.String(*e, "key_id", "encryption.");
+  m.encryption = std::move(enc);
+}
+
 }  // namespace
+
+const ManifestFile* Manifest::Stored(std::string_view name) const {
+  if (const ManifestFile* plain = File(name)) return plain;
+  return File(std::string(name) + ".enc");
+}
 
 const ManifestFile* Manifest::File(std::string_view name) const {
   for (const auto& f : files) {
@@ -174,7 +194,7 @@ const ManifestFile* Manifest::File(std::string_view name) const {
 
 std::string ToJson(const Manifest& m) {
   json::object root;
-  root["format"] = m.format;
+  root["format"] = m.encryption ? kEncryptedManifestFormat : m.format;
   root["kind"] = m.kind;
   root["check"] = m.check;
   root["run"] = m.run;
@@ -186,7 +206,9 @@ std::string ToJson(const Manifest& m) {
   root["finished_at"] = FormatRfc3339(m.finished_at);
   json::array files;
   for (const auto& f : m.files) {
-    files.push_back(json::object{{"name", f.name}, {"size", f.size}, {"sha256", f.sha256}});
+    json::object file{{"name", f.name}, {"size", f.size}, {"sha256", f.sha256}};
+    if (f.plaintext_size) file["plaintext_size"] = *f.plaintext_size;
+    files.push_back(std::move(file));
   }
   root["files"] = std::move(files);
   json::array tables;
@@ -197,6 +219,7 @@ std::string ToJson(const Manifest& m) {
     for (const auto& c : m.structure) structure[c.name] = c.count;
     root["structure"] = std::move(structure);
   }
+  if (m.encryption) root["encryption"] = json::object{{"cipher", m.encryption->cipher}, {"key_id", m.encryption->key_id}};
   std::string out;
   Pretty(root, out, 0);
   out += "\n";
@@ -216,9 +239,9 @@ std::optional<Manifest> ParseManifest(std::string_view text, std::string& error)
   if (!root) return std::nullopt;
   Manifest m;
   m.format = static_cast<int>(r.Int(*root, "format", ""));
-  if (r.ok() && m.format != kManifestFormat) {
+  if (r.ok() && m.format != kManifestFormat && m.format != kEncryptedManifestFormat) {
     r.Fail("format", "unsupported format " + std::to_string(m.format) + " (this drwatchd reads " +
-                         std::to_string(kManifestFormat) + ")");
+                         std::to_string(kManifestFormat) + " and " + std::to_string(kEncryptedManifestFormat) + ")");
   }
   m.kind = r.String(*root, "kind", "");
   m.check = r.String(*root, "check", "");
@@ -232,6 +255,7 @@ std::optional<Manifest> ParseManifest(std::string_view text, std::string& error)
   if (r.ok()) ReadFiles(r, *root, m);
   if (r.ok()) ReadTables(r, *root, m);
   if (r.ok()) ReadStructure(r, *root, m);
+  if (r.ok()) ReadEncryption(r, *root, m);
   if (!r.ok()) return std::nullopt;
   return m;
 }

@@ -15,13 +15,23 @@
 namespace drwatch::backup {
 
 inline constexpr int kManifestFormat = 1;
+/// The format of a manifest of an encrypted run: an older drwatchd refuses it
+/// by its format rather than failing to find "data.dump".
+inline constexpr int kEncryptedManifestFormat = 2;
 inline constexpr std::string_view kManifestName = "manifest.json";
 inline constexpr std::size_t kMaxManifestBytes = 4 * 1024 * 1024;
 
 struct ManifestFile {
-  std::string name;     // "schema.sql", "data.dump", "files.tar.gz"
+  std::string name;     // as stored: "schema.sql", "data.dump", "files.tar.gz"; "data.dump.enc" when encrypted
   std::uint64_t size = 0;
-  std::string sha256;   // lower-case hex
+  std::string sha256;   // lower-case hex, of what is stored
+  std::optional<std::uint64_t> plaintext_size;  // encrypted files only
+};
+
+/// How the files of an encrypted run were encrypted (never the key).
+struct ManifestEncryption {
+  std::string cipher;  // backup::kCipherName
+  std::string key_id;  // BackupKey::id()
 };
 
 struct ManifestTable {
@@ -50,8 +60,12 @@ struct Manifest {
   std::vector<ManifestFile> files;
   std::vector<ManifestTable> tables;
   std::vector<ManifestCount> structure;  // pg_dump only; empty in runs of older drwatchd
+  std::optional<ManifestEncryption> encryption;  // set: every file is encrypted (format 2)
 
   const ManifestFile* File(std::string_view name) const;
+  /// The stored file that holds `name` ("data.dump"): itself, or
+  /// "data.dump.enc" in an encrypted run.
+  const ManifestFile* Stored(std::string_view name) const;
 };
 
 /// Pretty JSON, stable key order, timestamps as RFC 3339 UTC.

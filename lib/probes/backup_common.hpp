@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "backup/encryption.hpp"
 #include "backup/manifest.hpp"
 #include "backup/runs.hpp"
 #include "common/subprocess.hpp"
@@ -28,6 +29,15 @@ inline constexpr std::size_t kMaxChildStderr = 64 * 1024;
 /// last at least 1, so the newest complete run is never removed).
 std::optional<backup::Keep> ParseKeep(config::NodeReader& check);
 
+/// Reads `encryption: {key, old_keys}` (each any ${env:}/${file:}/${cred:}
+/// form of a base64 32-byte key). Absent: an empty ring (no encryption). A
+/// bad key is reported at its position, never echoed.
+std::optional<backup::KeyRing> ParseEncryption(config::NodeReader& check);
+
+/// What the manifest of a run encrypted with `keys` records; nullopt when
+/// the ring is empty.
+std::optional<backup::ManifestEncryption> EncryptionOf(const backup::KeyRing& keys);
+
 struct StreamResult {
   std::string error;            // one line, redacted
   backup::ManifestFile file;    // name, size, sha256 when ok
@@ -35,14 +45,16 @@ struct StreamResult {
 };
 
 /// Runs `spec` and streams its stdout into `key` of `store` as file `name`:
-/// the object is committed only when the child exits 0. A child that fails
+/// the object is committed only when the child exits 0. With a non-empty
+/// `keys` the stream is encrypted with keys.keys[0] on the way (key and name
+/// get ".enc"; the SHA-256 and size are of what is stored). A child that fails
 /// gives "<program> failed (exit code 1): <first stderr line>" (the whole
 /// stderr, capped, goes to the log); a storage error kills the child's group.
 /// Cancellation kills the group and discards the partial object.
 boost::asio::awaitable<StreamResult> StreamChildToObject(boost::asio::any_io_executor executor, SpawnSpec spec,
                                                          storage::Backend& store, std::string key,
                                                          std::string name, std::string program,
-                                                         std::string check);
+                                                         std::string check, const backup::KeyRing& keys);
 
 /// Sets manifest.started_at and manifest.run for a run starting now, with a
 /// run id no run of the check in `store` has yet: a `backup run` next to a

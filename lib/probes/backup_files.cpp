@@ -43,6 +43,7 @@ class BackupFiles final : public BackupJob {
     manifest.kind = "backup.files";
     manifest.check = std::string(ctx.check_name);
     manifest.source_path = path_;
+    manifest.encryption = EncryptionOf(keys());
     co_await StartRun(store, manifest);
     std::string tar = FindTar();
     if (tar.empty()) co_return ProbeResult::Fail("no tar in /usr/bin or /bin: install the tar package");
@@ -51,7 +52,7 @@ class BackupFiles final : public BackupJob {
     spec.env = {{"LC_ALL", "C"}};  // stable messages in reasons
     std::string file = "files.tar.gz";
     StreamResult streamed = co_await StreamChildToObject(
-        ctx.executor, spec, store, backup::RunKey(manifest.check, manifest.run, file), file, "tar", manifest.check);
+        ctx.executor, spec, store, backup::RunKey(manifest.check, manifest.run, file), file, "tar", manifest.check, keys());
     if (!streamed.ok()) co_return ProbeResult::Fail(streamed.error);
     manifest.files.push_back(std::move(streamed.file));
     ProbeResult done = co_await FinishBackup(ctx, store, std::move(manifest), keep_);
@@ -71,13 +72,16 @@ std::unique_ptr<Probe> ParseBackupFiles(config::NodeReader& check) {
   YAML::Node storage = check.node()["storage"];
   auto path = check.PublicString("path", true);
   auto keep = ParseKeep(check);
-  if (!path || !keep) return nullptr;
+  auto keys = ParseEncryption(check);
+  if (!path || !keep || !keys) return nullptr;
   if (!path->starts_with("/")) {
     check.Error("path", "expected an absolute path");
     return nullptr;
   }
   std::string name = storage && storage.IsScalar() ? storage.Scalar() : "";
-  return std::make_unique<BackupFiles>(name, *path, *keep);
+  auto job = std::make_unique<BackupFiles>(name, *path, *keep);
+  job->set_keys(std::move(*keys));
+  return job;
 }
 
 }  // namespace drwatch::probes

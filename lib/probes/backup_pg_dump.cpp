@@ -107,6 +107,7 @@ class BackupPgDump final : public BackupJob {
     backup::Manifest manifest;
     manifest.kind = "backup.pg_dump";
     manifest.check = std::string(ctx.check_name);
+    manifest.encryption = EncryptionOf(keys());
     co_await StartRun(store, manifest);
 
     // A dedicated connection: the target's shared one serves other checks,
@@ -153,7 +154,7 @@ class BackupPgDump final : public BackupJob {
       spec.env = env;
       StreamResult streamed = co_await StreamChildToObject(
           ctx.executor, spec, store, backup::RunKey(manifest.check, manifest.run, child.file), child.file,
-          child.program, manifest.check);
+          child.program, manifest.check, keys());
       if (!streamed.ok()) co_return ProbeResult::Fail(streamed.error);
       manifest.files.push_back(std::move(streamed.file));
     }
@@ -201,7 +202,8 @@ std::unique_ptr<Probe> ParseBackupPgDump(config::NodeReader& check) {
   auto keep = ParseKeep(check);
   auto jobs = check.Int("jobs", 1, 64);
   auto pg_dump_path = check.String("pg_dump_path");
-  bool ok = storage && keep && (tables || !check.Has("tables")) && (jobs || !check.Has("jobs")) &&
+  auto keys = ParseEncryption(check);
+  bool ok = storage && keep && keys && (tables || !check.Has("tables")) && (jobs || !check.Has("jobs")) &&
             (pg_dump_path || !check.Has("pg_dump_path"));
   std::vector<Table> parsed;
   for (const auto& text : tables.value_or(std::vector<std::string>{})) {
@@ -223,7 +225,9 @@ std::unique_ptr<Probe> ParseBackupPgDump(config::NodeReader& check) {
     ok = false;
   }
   if (!ok) return nullptr;
-  return std::make_unique<BackupPgDump>(*storage, std::move(parsed), *keep, pg_dump_path.value_or(""));
+  auto job = std::make_unique<BackupPgDump>(*storage, std::move(parsed), *keep, pg_dump_path.value_or(""));
+  job->set_keys(std::move(*keys));
+  return job;
 }
 
 }  // namespace drwatch::probes

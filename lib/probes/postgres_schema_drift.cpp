@@ -7,9 +7,11 @@
 #include <spdlog/spdlog.h>
 
 #include "backup/digest.hpp"
+#include "backup/encryption.hpp"
 #include "backup/runs.hpp"
 #include "config/node_reader.hpp"
 #include "pg/connection.hpp"
+#include "probes/backup_probes.hpp"
 #include "probes/restore_probes.hpp"
 #include "restore/pg_tools.hpp"
 #include "restore/schema_text.hpp"
@@ -41,11 +43,18 @@ class PostgresSchemaDrift final : public Probe {
     if (!live.error.empty()) co_return ProbeResult::Fail(live.error);
     auto latest = co_await backup::LatestComplete(backend, backup_);
     if (!latest.ok()) co_return ProbeResult::Fail(latest.error);
-    auto stored = co_await backend.Get(backup::RunKey(backup_, latest.manifest.run, "schema.sql"), kMaxSchemaBytes);
-    if (!stored.ok()) co_return ProbeResult::Fail("schema.sql of run " + latest.manifest.run + ": " + stored.error);
-    const backup::ManifestFile* file = latest.manifest.File("schema.sql");
+    const backup::ManifestFile* file = latest.manifest.Stored("schema.sql");
+    std::string name = file ? file->name : "schema.sql";
+    auto stored = co_await backend.Get(backup::RunKey(backup_, latest.manifest.run, name), kMaxSchemaBytes);
+    if (!stored.ok()) co_return ProbeResult::Fail(name + " of run " + latest.manifest.run + ": " + stored.error);
     if (!file || file->sha256 != backup::Sha256Hex(stored.data)) {
-      co_return ProbeResult::Fail("checksum mismatch: schema.sql of run " + latest.manifest.run);
+      co_return ProbeResult::Fail("checksum mismatch: " + name + " of run " + latest.manifest.run);
+    }
+    if (name != "schema.sql") {
+      std::string error;
+      auto plain = backup::DecryptBuffer(keys_, name, stored.data, error);
+      if (!plain) co_return ProbeResult::Fail(error + " (run " + latest.manifest.run + ")");
+      stored.data = std::move(*plain);
     }
     co_return Compare(ctx, restore::NormaliseSchema(live.sql), restore::NormaliseSchema(stored.data),
                       latest.manifest.run);
@@ -59,6 +68,7 @@ class PostgresSchemaDrift final : public Probe {
   std::vector<LinkError> Link(const LinkContext& context) override {
     std::vector<LinkError> errors;
     storage_ = BackupStorage(context, errors);
+    if (auto* job = dynamic_cast<const BackupJob*>(context.checks.at(0).probe)) keys_ = job->keys();
     return errors;
   }
 
@@ -109,6 +119,7 @@ class PostgresSchemaDrift final : public Probe {
 
   std::string backup_;
   std::string storage_;  // the backup's storage target, known after Link
+  backup::KeyRing keys_;  // the backup's keys, known after Link
   std::string live_hash_;
   std::string logged_run_;
   double last_change_ = 0;

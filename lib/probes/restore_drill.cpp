@@ -94,6 +94,7 @@ class RestoreDrill final : public Probe {
     std::vector<LinkError> errors;
     storage_ = BackupStorage(context, errors);
     const ReferencedCheck& backup = context.checks.at(0);
+    if (auto* job = dynamic_cast<const BackupJob*>(backup.probe)) spec_.keys = job->keys();
     if (context.own_target && backup.target == context.own_target->name) {
       errors.push_back({"target", "\"" + backup.target + "\" is the source of backup " + backup_ +
                                       ": a drill restores onto a drill server, never the database it protects"});

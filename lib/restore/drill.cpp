@@ -97,13 +97,10 @@ class Drill {
     dir_ = co_await ScratchDir::Create(ctx_.pool, error);
     if (!dir_) co_return error;
     dump_ = dir_->path() + "/data.dump";
-    error = co_await DownloadFile(store_, manifest_, spec_.backup, "data.dump", dump_);
+    error = co_await FetchFile(ctx_.pool, store_, manifest_, spec_.backup, "data.dump", dump_, spec_.keys,
+                               [this](const std::string& step) { log_.Done(step); });
     if (!error.empty()) co_return error;
-    log_.Done("download data.dump");
-    if (const auto* f = manifest_.File("data.dump")) report_.dump_bytes = f->size;
-    error = co_await VerifyFile(ctx_.pool, manifest_, "data.dump", dump_);
-    if (!error.empty()) co_return error;
-    log_.Done("verify checksums");
+    report_.dump_bytes = PlainSize(manifest_, "data.dump");
     error = co_await CreateDatabase();
     co_return error;
   }
@@ -180,7 +177,8 @@ class Drill {
     if (!error.empty()) co_return error;
     // The drill restores as recovery does, owners and grants included, so
     // the roles come first (cluster-wide: they stay for the next drill).
-    auto roles = co_await RestoreRoles(ctx_.pool, store_, manifest_, spec_.backup, dir_->path(), *admin_);
+    auto roles =
+        co_await RestoreRoles(ctx_.pool, store_, manifest_, spec_.backup, dir_->path(), *admin_, spec_.keys);
     if (!roles.ok()) co_return "drill target: " + roles.error;
     keep_owners_ = !roles.absent;
     log_.Done("create roles");

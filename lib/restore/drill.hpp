@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "backup/encryption.hpp"
 #include "probes/probe.hpp"
 #include "restore/restore_plan.hpp"
 #include "storage/backend.hpp"
@@ -24,6 +25,7 @@ struct DrillSpec {
   std::vector<double> rto_targets;  // seconds, one per system (for the report)
   std::vector<std::string> verify;  // SQL returning one boolean
   int jobs = 0;                     // pg_restore -j; 0: none
+  backup::KeyRing keys;             // the backup check's keys (encrypted runs)
 };
 
 struct DrillReport {

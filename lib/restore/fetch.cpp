@@ -1,6 +1,7 @@
 #include "restore/fetch.hpp"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -75,6 +76,55 @@ asio::awaitable<std::string> VerifyFile(BlockingPool& pool, const backup::Manife
         std::to_string(file->size);
   }
   if (digest->sha256 != file->sha256) co_return "checksum mismatch: " + name;
+  co_return std::string();
+}
+
+std::uint64_t PlainSize(const backup::Manifest& manifest, std::string_view name) {
+  const backup::ManifestFile* file = manifest.Stored(name);
+  if (!file) return 0;
+  return file->plaintext_size.value_or(file->size);
+}
+
+asio::awaitable<std::string> FetchFile(BlockingPool& pool, storage::Backend& store, const backup::Manifest& manifest,
+                                       std::string check, std::string name, std::string path,
+                                       const backup::KeyRing& keys, std::function<void(const std::string&)> step) {
+  auto done = [&](const std::string& what) {
+    if (step) step(what);
+  };
+  const backup::ManifestFile* file = manifest.Stored(name);
+  if (!file) co_return name + " is not in the manifest";
+  std::string stored = file->name;
+  bool encrypted = stored != name;
+  if (encrypted && manifest.encryption && !keys.Find(manifest.encryption->key_id)) {
+    co_return stored + " was encrypted with key " + manifest.encryption->key_id + ", configured keys: " + keys.Ids();
+  }
+  std::string local = encrypted ? path + std::string(backup::kEncryptedSuffix) : path;
+  std::string error = co_await DownloadFile(store, manifest, check, stored, local);
+  if (!error.empty()) co_return error;
+  done("download " + stored);
+  error = co_await VerifyFile(pool, manifest, stored, local);
+  if (!error.empty()) co_return error;
+  done("verify checksums");
+  if (!encrypted) co_return std::string();
+  struct Decrypted {
+    std::string error;
+    std::uint64_t bytes = 0;
+  };
+  auto decrypt = [keys, stored, local, path] {  // copies: a cancelled run leaves this running
+    Decrypted out;
+    out.error = backup::DecryptFileBlocking(keys, stored, local, path, out.bytes);
+    ::unlink(local.c_str());
+    return out;
+  };
+  auto ignore = [](Decrypted) {};
+  auto decrypted = co_await RunBlocking(pool, decrypt, ignore);
+  if (!decrypted) co_return std::string("cancelled");
+  if (!decrypted->error.empty()) co_return decrypted->error;
+  if (file->plaintext_size && *file->plaintext_size != decrypted->bytes) {
+    co_return "size mismatch: " + stored + " decrypts to " + std::to_string(decrypted->bytes) +
+        " bytes, the manifest says " + std::to_string(*file->plaintext_size);
+  }
+  done("decrypt " + name);
   co_return std::string();
 }
 

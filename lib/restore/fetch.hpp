@@ -4,9 +4,11 @@
 // and SHA-256) before anything is restored from it.
 
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 
+#include "backup/encryption.hpp"
 #include "backup/manifest.hpp"
 #include "common/blocking.hpp"
 #include "storage/backend.hpp"
@@ -41,5 +43,21 @@ boost::asio::awaitable<std::string> DownloadFile(storage::Backend& store, const 
 /// data.dump is 10 bytes, the manifest says 12".
 boost::asio::awaitable<std::string> VerifyFile(BlockingPool& pool, const backup::Manifest& manifest,
                                                std::string name, std::string path);
+
+/// Brings file `name` ("data.dump") of run manifest.run of backup check
+/// `check` to the local plaintext file `path`: downloads what is stored
+/// ("data.dump", or "data.dump.enc" in an encrypted run), proves it intact
+/// (VerifyFile), and decrypts it chunk by chunk on the pool with `keys`
+/// (the encrypted copy is removed afterwards). `step` is told each step done
+/// ("download data.dump.enc", "verify checksums", "decrypt data.dump").
+/// Returns "" or one line; a key it lacks is named before anything is
+/// downloaded: "data.dump.enc was encrypted with key 3f9a…, configured keys: 77c2…".
+boost::asio::awaitable<std::string> FetchFile(BlockingPool& pool, storage::Backend& store,
+                                              const backup::Manifest& manifest, std::string check, std::string name,
+                                              std::string path, const backup::KeyRing& keys,
+                                              std::function<void(const std::string&)> step = {});
+
+/// The plaintext size of file `name` per the manifest (0 when absent).
+std::uint64_t PlainSize(const backup::Manifest& manifest, std::string_view name);
 
 }  // namespace drwatch::restore

@@ -43,12 +43,9 @@ class LatestRestore {
     dir_ = co_await ScratchDir::Create(ctx_.pool, error);
     if (!dir_) co_return error;
     dump_ = dir_->path() + "/data.dump";
-    error = co_await DownloadFile(store_, manifest_, options_.check, "data.dump", dump_);
+    error = co_await FetchFile(ctx_.pool, store_, manifest_, options_.check, "data.dump", dump_, options_.keys,
+                               [this](const std::string& step) { Step(step); });
     if (!error.empty()) co_return error;
-    Step("download data.dump");
-    error = co_await VerifyFile(ctx_.pool, manifest_, "data.dump", dump_);
-    if (!error.empty()) co_return error;
-    Step("verify checksums");
     co_return std::string();
   }
 
@@ -72,7 +69,8 @@ class LatestRestore {
   // The roles the backup names, created where missing (a cluster rebuilt
   // after a disaster has none of Supabase's platform and API roles).
   asio::awaitable<std::string> CreateRoles() {
-    auto roles = co_await RestoreRoles(ctx_.pool, store_, manifest_, options_.check, dir_->path(), *conn_);
+    auto roles =
+        co_await RestoreRoles(ctx_.pool, store_, manifest_, options_.check, dir_->path(), *conn_, options_.keys);
     if (!roles.ok()) co_return roles.error;
     Step("create roles");
     out_ << "  roles: " << DescribeRoles(roles) << "\n";

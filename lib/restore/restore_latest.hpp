@@ -6,6 +6,7 @@
 #include <ostream>
 #include <string>
 
+#include "backup/encryption.hpp"
 #include "probes/probe.hpp"
 #include "storage/backend.hpp"
 
@@ -16,6 +17,7 @@ struct RestoreLatestOptions {
   std::string to_dsn;  // where to restore (a secret: never printed)
   bool force = false;  // allow a non-empty target database
   bool no_owner = false;  // pg_restore --no-owner: the connecting user owns everything
+  backup::KeyRing keys = {};  // the backup check's keys (encrypted runs)
 };
 
 /// Verifies the newest complete run's checksums, creates the roles of its

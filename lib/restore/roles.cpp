@@ -180,15 +180,14 @@ asio::awaitable<RolesCreated> CreateMissingRoles(pg::Connection& conn, const Rol
 
 asio::awaitable<RolesCreated> RestoreRoles(BlockingPool& pool, storage::Backend& store,
                                            const backup::Manifest& manifest, std::string check, std::string dir,
-                                           pg::Connection& conn) {
+                                           pg::Connection& conn, const backup::KeyRing& keys) {
   RolesCreated out;
-  if (!manifest.File(kRolesFile)) {
+  if (!manifest.Stored(kRolesFile)) {
     out.absent = true;
     co_return out;
   }
   std::string path = dir + "/" + kRolesFile;
-  out.error = co_await DownloadFile(store, manifest, check, kRolesFile, path);
-  if (out.error.empty()) out.error = co_await VerifyFile(pool, manifest, kRolesFile, path);
+  out.error = co_await FetchFile(pool, store, manifest, check, kRolesFile, path, keys);
   if (!out.error.empty()) co_return out;
   auto read = [path] {
     std::ifstream in(path, std::ios::binary);

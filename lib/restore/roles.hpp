@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "backup/encryption.hpp"
 #include "backup/manifest.hpp"
 #include "common/blocking.hpp"
 #include "pg/connection.hpp"
@@ -58,11 +59,13 @@ inline constexpr char kRolesFile[] = "roles.sql";
 boost::asio::awaitable<RolesCreated> CreateMissingRoles(pg::Connection& conn, const RoleScript& script);
 
 /// Downloads roles.sql of run `manifest` of backup `check` into `dir`,
-/// proves it intact against the manifest and creates the missing roles (see
-/// CreateMissingRoles). A run without roles.sql gives `absent`.
+/// proves it intact against the manifest (decrypting it with `keys` in an
+/// encrypted run) and creates the missing roles (see CreateMissingRoles). A
+/// run without roles.sql gives `absent`.
 boost::asio::awaitable<RolesCreated> RestoreRoles(BlockingPool& pool, storage::Backend& store,
                                                   const backup::Manifest& manifest, std::string check,
-                                                  std::string dir, pg::Connection& conn);
+                                                  std::string dir, pg::Connection& conn,
+                                                  const backup::KeyRing& keys);
 
 /// "anon, authenticated (2 created, 5 existed)" or "none (7 existed)".
 std::string DescribeRoles(const RolesCreated& roles);

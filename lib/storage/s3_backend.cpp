@@ -59,7 +59,7 @@ std::string S3Requests::FullKey(std::string_view key) const {
 
 S3Request S3Requests::Make(std::string method, std::string_view key,
                            std::vector<std::pair<std::string, std::string>> query, std::string body,
-                           std::string payload_hash) const {
+                           std::string payload_hash, const aws::Headers& extra) const {
   Endpoint endpoint = ParseEndpoint(config_);
   aws::Request request;
   request.method = method;
@@ -71,6 +71,7 @@ S3Request S3Requests::Make(std::string method, std::string_view key,
   }
   request.query = std::move(query);
   request.headers = {{"Host", endpoint.host}};
+  request.headers.insert(request.headers.end(), extra.begin(), extra.end());
   // Given, or computed here rather than on a copy of an 8 MiB part.
   request.payload_hash = payload_hash.empty() ? aws::Sha256Hex(body) : std::move(payload_hash);
   aws::SigningParams params;
@@ -96,8 +97,18 @@ S3Request S3Requests::Make(std::string method, std::string_view key,
 
 S3Request S3Requests::HeadBucket() const { return Make("HEAD", "", {}, ""); }
 
+aws::Headers S3Requests::SseHeaders() const {
+  aws::Headers out;
+  if (config_.sse.empty()) return out;
+  out.emplace_back("x-amz-server-side-encryption", config_.sse);
+  if (!config_.sse_kms_key_id.empty()) {
+    out.emplace_back("x-amz-server-side-encryption-aws-kms-key-id", config_.sse_kms_key_id);
+  }
+  return out;
+}
+
 S3Request S3Requests::PutObject(std::string_view key, std::string body, std::string payload_hash) const {
-  return Make("PUT", FullKey(key), {}, std::move(body), std::move(payload_hash));
+  return Make("PUT", FullKey(key), {}, std::move(body), std::move(payload_hash), SseHeaders());
 }
 
 S3Request S3Requests::GetObject(std::string_view key) const { return Make("GET", FullKey(key), {}, ""); }
@@ -115,7 +126,7 @@ S3Request S3Requests::ListObjects(std::string_view prefix, std::string_view cont
 }
 
 S3Request S3Requests::CreateMultipartUpload(std::string_view key) const {
-  return Make("POST", FullKey(key), {{"uploads", ""}}, "");
+  return Make("POST", FullKey(key), {{"uploads", ""}}, "", "", SseHeaders());
 }
 
 S3Request S3Requests::UploadPart(std::string_view key, std::string_view upload_id, int part_number,

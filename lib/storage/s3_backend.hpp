@@ -28,6 +28,8 @@ struct S3Config {
   std::string secret_access_key;  // a secret
   bool path_style = false;        // true: endpoint/bucket/key; false: bucket.endpoint/key
   std::string ca_file;            // empty: the system's CAs
+  std::string sse;                // server-side encryption: "", "AES256" or "aws:kms"
+  std::string sse_kms_key_id;     // with aws:kms: the KMS key; empty: the bucket's default
 };
 
 /// Why `bucket` is not a valid S3 bucket name, or "".
@@ -78,7 +80,11 @@ class S3Requests {
  private:
   S3Request Make(std::string method, std::string_view key,
                  std::vector<std::pair<std::string, std::string>> query, std::string body,
-                 std::string payload_hash = "") const;
+                 std::string payload_hash = "", const aws::Headers& extra = {}) const;
+  /// x-amz-server-side-encryption (and the KMS key id) when `sse` is set:
+  /// sent and signed on PutObject and CreateMultipartUpload (S3 refuses them
+  /// on UploadPart; the parts inherit the upload's setting).
+  aws::Headers SseHeaders() const;
 
   S3Config config_;
 };

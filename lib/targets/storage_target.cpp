@@ -11,8 +11,9 @@
 namespace drwatch::targets {
 namespace {
 
-constexpr std::array<std::string_view, 7> kS3Keys = {"endpoint",   "region",  "access_key_id", "secret_access_key",
-                                                      "path_style", "ca_file", "insecure"};
+constexpr std::array<std::string_view, 9> kS3Keys = {"endpoint",   "region",  "access_key_id", "secret_access_key",
+                                                      "path_style", "ca_file", "sse",           "sse_kms_key_id",
+                                                      "insecure"};
 
 // Reports every s3-only key of a file:// target, at the key.
 bool RejectS3Keys(config::NodeReader& node) {
@@ -75,6 +76,21 @@ bool MakeTls(config::NodeReader& node, StorageTargetSpec& spec) {
   return spec.tls != nullptr;
 }
 
+// sse: AES256 | aws:kms, sse_kms_key_id (aws:kms only).
+bool ReadSse(config::NodeReader& node, storage::S3Config& c) {
+  bool ok = OptionalString(node, "sse", c.sse);
+  if (ok && node.Has("sse") && c.sse != "AES256" && c.sse != "aws:kms") {
+    node.Error("sse", "expected AES256 or aws:kms");
+    ok = false;
+  }
+  if (!OptionalString(node, "sse_kms_key_id", c.sse_kms_key_id)) return false;
+  if (node.Has("sse_kms_key_id") && c.sse != "aws:kms") {
+    node.Error("sse_kms_key_id", "only with sse: aws:kms");
+    return false;
+  }
+  return ok;
+}
+
 bool ReadS3(config::NodeReader& node, std::string_view url, StorageTargetSpec& spec) {
   storage::S3Config& c = spec.s3_config;
   std::string_view rest = url.substr(std::string_view("s3://").size());
@@ -116,6 +132,7 @@ bool ReadS3(config::NodeReader& node, std::string_view url, StorageTargetSpec& s
     c.path_style = path_style.value_or(c.path_style);
   }
   ok = OptionalString(node, "ca_file", c.ca_file) && ok;
+  ok = ReadSse(node, c) && ok;
   if (ok && !c.endpoint.empty()) {
     std::string error;
     if (auto endpoint = net::ParseUrl(c.endpoint, error)) {

@@ -70,11 +70,12 @@ TEST(ParseOptions, NoOwnerGoesOnlyWithRestoreLatest) {
 
 TEST(ParseOptions, EveryBadCommandForm) {
   EXPECT_EQ(ErrorOf({"--config.file=c.yml", "dump"}),
-            "unknown command \"dump\" (use backup run|list CHECK or restore drill|latest CHECK)");
-  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "backup"}), "backup needs a subcommand: run or list");
+            "unknown command \"dump\" (use backup run|list CHECK, backup keygen, backup decrypt FILE or restore "
+            "drill|latest CHECK)");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "backup"}), "backup needs a subcommand: run, list, keygen or decrypt");
   EXPECT_EQ(ErrorOf({"--config.file=c.yml", "restore"}), "restore needs a subcommand: drill or latest");
   EXPECT_EQ(ErrorOf({"--config.file=c.yml", "backup", "drill", "x"}),
-            "unknown subcommand \"backup drill\" (backup takes run or list)");
+            "unknown subcommand \"backup drill\" (backup takes run, list, keygen or decrypt)");
   EXPECT_EQ(ErrorOf({"--config.file=c.yml", "restore", "run", "x"}),
             "unknown subcommand \"restore run\" (restore takes drill or latest)");
   EXPECT_EQ(ErrorOf({"--config.file=c.yml", "backup", "run"}), "backup run needs a check name");
@@ -84,6 +85,26 @@ TEST(ParseOptions, EveryBadCommandForm) {
   EXPECT_EQ(ErrorOf({"--config.file=c.yml", "backup", "run", "a", "b"}),
             "unexpected argument \"b\" after backup run CHECK");
   EXPECT_EQ(ErrorOf({"backup", "run", "nightly"}), "missing --config.file");
+}
+
+TEST(ParseOptions, BackupKeygenAndDecryptNeedNoCatalogue) {
+  auto o = Parse({"backup", "keygen"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->command, Command::kBackupKeygen);
+  o = Parse({"backup", "decrypt", "/tmp/data.dump.enc", "--key-file", "/etc/drwatch/backup.key"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->command, Command::kBackupDecrypt);
+  EXPECT_EQ(o->decrypt_file, "/tmp/data.dump.enc");
+  EXPECT_EQ(o->key_file, "/etc/drwatch/backup.key");
+  EXPECT_EQ(ErrorOf({"backup", "decrypt"}), "backup decrypt needs a FILE");
+  EXPECT_EQ(ErrorOf({"backup", "decrypt", "f.enc"}), "backup decrypt needs --key-file PATH");
+  EXPECT_EQ(ErrorOf({"backup", "decrypt", "f.enc", "--key-file="}), "invalid value \"\" for --key-file");
+  EXPECT_EQ(ErrorOf({"backup", "decrypt", "a.enc", "b.enc", "--key-file=k"}),
+            "unexpected argument \"b.enc\" after backup decrypt FILE");
+  EXPECT_EQ(ErrorOf({"backup", "keygen", "nightly"}), "unexpected argument \"nightly\" after backup keygen");
+  EXPECT_EQ(ErrorOf({"backup", "keygen", "--key-file=k"}), "--key-file goes only with backup decrypt");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "backup", "run", "nightly", "--key-file=k"}),
+            "--key-file goes only with backup decrypt");
 }
 
 constexpr const char* kNeedsTarget =
@@ -173,8 +194,8 @@ TEST(ParseOptions, MaxConnectionsIsAPositiveCount) {
 
 TEST(Usage, NamesEveryCommandAndTheStoragePath) {
   auto usage = Usage();
-  for (const char* s : {"backup run CHECK", "backup list CHECK", "restore drill CHECK",
-                        "restore latest CHECK [--to DSN | --to-file PATH]", "--storage.path=DIR"}) {
+  for (const char* s : {"backup run CHECK", "backup list CHECK", "backup keygen", "backup decrypt FILE --key-file PATH",
+                        "restore drill CHECK", "restore latest CHECK [--to DSN | --to-file PATH]", "--storage.path=DIR"}) {
     EXPECT_NE(usage.find(s), std::string::npos) << s;
   }
 }

@@ -38,6 +38,16 @@ const std::vector<test::BadCase> kBadCases = {
     {"bad_backup_files_target.yml",
      {":9:5: checks[0].storage: missing required key", ":11:5: checks[0].target: unknown key"}},
     {"bad_backup_files_path.yml", {":12:11: checks[0].path: expected an absolute path"}},
+    {"bad_backup_encryption_key.yml",
+     {":13:23: checks[0].encryption.key: not a base64-encoded 32-byte key (make one with drwatchd backup keygen)"}},
+    {"bad_backup_encryption_key_length.yml",
+     {":14:12: checks[0].encryption.key: not a base64-encoded 32-byte key (make one with drwatchd backup keygen)"}},
+    {"bad_backup_encryption_old_key.yml",
+     {":15:66: checks[0].encryption.old_keys[1]: not a base64-encoded 32-byte key (make one with drwatchd backup "
+      "keygen)"}},
+    {"bad_backup_encryption_shape.yml",
+     {":14:7: checks[0].encryption.key: missing required key", ":15:7: checks[0].encryption.cipher: unknown key",
+      ":20:17: checks[1].encryption: expected a mapping"}},
     {"bad_backup_timeout.yml",
      {":13:15: checks[0].interval: timeout 1h (default of backup.pg_dump) must be shorter than interval 30m"}},
 };

@@ -72,6 +72,33 @@ TEST(Manifest, RoundTrips) {
   EXPECT_EQ(back->structure[1].count, 2);
 }
 
+TEST(Manifest, AnEncryptedRunRecordsCipherKeyIdAndPlaintextSizes) {
+  Manifest m = Sample();
+  m.files = {{"schema.sql.enc", 1290, Sha256Hex("s"), 1234}, {"data.dump.enc", 98800, Sha256Hex("d"), 98765}};
+  m.encryption = ManifestEncryption{"xchacha20poly1305-secretstream", "3f9a0c1d2e3f4a5b"};
+  std::string json = ToJson(m);
+  EXPECT_NE(json.find("\"format\": 2"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"plaintext_size\": 98765"), std::string::npos) << json;
+  std::string error;
+  auto back = ParseManifest(json, error);
+  ASSERT_TRUE(back) << error;
+  ASSERT_TRUE(back->encryption);
+  EXPECT_EQ(back->encryption->cipher, "xchacha20poly1305-secretstream");
+  EXPECT_EQ(back->encryption->key_id, "3f9a0c1d2e3f4a5b");
+  EXPECT_EQ(back->File("data.dump"), nullptr);
+  ASSERT_NE(back->Stored("data.dump"), nullptr);
+  EXPECT_EQ(back->Stored("data.dump")->name, "data.dump.enc");
+  EXPECT_EQ(back->Stored("data.dump")->size, 98800u);
+  EXPECT_EQ(back->Stored("data.dump")->plaintext_size, 98765u);
+  // A plain run: Stored finds the file itself, no plaintext size.
+  auto plain = ParseManifest(ToJson(Sample()), error);
+  ASSERT_TRUE(plain) << error;
+  EXPECT_EQ(plain->Stored("data.dump")->name, "data.dump");
+  EXPECT_FALSE(plain->Stored("data.dump")->plaintext_size);
+  EXPECT_FALSE(plain->encryption);
+  EXPECT_EQ(ToJson(Sample()).find("plaintext_size"), std::string::npos);
+}
+
 TEST(Manifest, StructureIsOptional) {
   Manifest m = Sample();
   m.structure.clear();
@@ -108,7 +135,9 @@ TEST(Manifest, RejectsWhatItCannotTrust) {
   const std::vector<Case> cases = {
       {"{", "manifest.json: invalid JSON: "},
       {"[]", "manifest.json: (top level): expected an object"},
-      {Broken("\"format\": 1", "\"format\": 2"), "manifest.json: format: unsupported format 2 (this drwatchd reads 1)"},
+      {Broken("\"format\": 1", "\"format\": 3"),
+       "manifest.json: format: unsupported format 3 (this drwatchd reads 1 and 2)"},
+      {Broken("\"format\": 1", "\"format\": 2"), "manifest.json: encryption: missing (format 2 is encrypted)"},
       {Broken("\"kind\": \"backup.pg_dump\",", ""), "manifest.json: kind: missing"},
       {Broken("\"run\": \"20261125T023000Z\"", "\"run\": 7"), "manifest.json: run: expected a string"},
       {Broken("2026-11-25T02:31:10.000Z", "yesterday"), "manifest.json: finished_at: not an RFC 3339 time: \"yesterday\""},

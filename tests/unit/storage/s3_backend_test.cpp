@@ -133,6 +133,37 @@ TEST(S3Requests, MultipartUploadShape) {
   EXPECT_NE(Header(abort, "Authorization"), Header(requests.AbortMultipartUpload("big.dump", "U2"), "Authorization"));
 }
 
+TEST(S3Requests, ServerSideEncryptionIsSentAndSignedOnPutAndCreateOnly) {
+  S3Config kms = Local();
+  kms.sse = "aws:kms";
+  kms.sse_kms_key_id = "arn:aws:kms:us-east-1:111122223333:key/abc";
+  S3Requests requests(kms);
+  requests.time = aws::ParseAmzDate("20240102T030405Z");
+  S3Request put = requests.PutObject("x.dump.enc", "data");
+  S3Request create = requests.CreateMultipartUpload("big.dump.enc");
+  for (const S3Request* r : {&put, &create}) {
+    EXPECT_EQ(Header(*r, "x-amz-server-side-encryption"), "aws:kms") << r->target;
+    EXPECT_EQ(Header(*r, "x-amz-server-side-encryption-aws-kms-key-id"), kms.sse_kms_key_id) << r->target;
+    EXPECT_THAT(Header(*r, "Authorization"),
+                HasSubstr("SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-server-side-encryption;"
+                          "x-amz-server-side-encryption-aws-kms-key-id, Signature="))
+        << r->target;
+  }
+  // S3 refuses SSE headers on a part (the upload's setting applies), and
+  // they mean nothing on reads.
+  for (const S3Request& r : {requests.UploadPart("big.dump.enc", "U1", 1, "p"), requests.GetObject("x.dump.enc"),
+                             requests.CompleteMultipartUpload("big.dump.enc", "U1", {"\"e1\""})}) {
+    EXPECT_EQ(Header(r, "x-amz-server-side-encryption"), "<absent>") << r.method << " " << r.target;
+  }
+
+  S3Config aes = Local();
+  aes.sse = "AES256";
+  S3Request plain_put = S3Requests(aes).PutObject("x", "data");
+  EXPECT_EQ(Header(plain_put, "x-amz-server-side-encryption"), "AES256");
+  EXPECT_EQ(Header(plain_put, "x-amz-server-side-encryption-aws-kms-key-id"), "<absent>");
+  EXPECT_EQ(Header(S3Requests(Local()).PutObject("x", "data"), "x-amz-server-side-encryption"), "<absent>");
+}
+
 // Real S3 requires both on every request and refuses a date 15 minutes off;
 // s3rver checks neither, so every builder is checked here.
 TEST(S3Requests, EveryRequestCarriesAFreshDateAndTheBodysHash) {

@@ -28,6 +28,9 @@ const std::vector<test::BadCase> kBadCases = {
      {":4:10: targets.offsite.url: invalid bucket name \"Backups_Bucket\" (3 to 63 of a-z, 0-9, '.', '-', "
       "starting and ending with a letter or digit)"}},
     {"bad_storage_s3_missing_secret.yml", {":3:5: targets.offsite.secret_access_key: missing required key"}},
+    {"bad_storage_sse.yml",
+     {":7:10: targets.backups.sse: expected AES256 or aws:kms", ":11:5: targets.plain.sse: only for s3:// URLs, not file://",
+      ":18:21: targets.kms.sse_kms_key_id: only with sse: aws:kms"}},
     {"bad_storage_endpoint.yml",
      {":5:15: targets.offsite.endpoint: expected a URL starting with http:// or https:// and a host"}},
     {"bad_storage_endpoint_port.yml", {":5:15: targets.offsite.endpoint: invalid URL: invalid port \"99999\""}},
