@@ -7,6 +7,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -31,10 +32,22 @@ void FixNaN(std::string& text) {
   }
 }
 
+void ToClientHistogram(const HistogramValue& h, prometheus::ClientMetric::Histogram& out) {
+  out.sample_count = h.count;
+  out.sample_sum = h.sum;
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < h.counts.size(); ++i) {
+    cumulative += h.counts[i];
+    out.bucket.push_back({cumulative, i < h.bounds.size() ? h.bounds[i] : std::numeric_limits<double>::infinity()});
+  }
+}
+
 prometheus::ClientMetric ToClientMetric(const Sample& sample, MetricType family_type) {
   prometheus::ClientMetric metric;
   for (const auto& [name, value] : sample.labels) metric.label.push_back({name, value});
-  if (family_type == MetricType::kCounter) {
+  if (family_type == MetricType::kHistogram) {
+    if (sample.histogram) ToClientHistogram(*sample.histogram, metric.histogram);
+  } else if (family_type == MetricType::kCounter) {
     metric.counter.value = sample.value;
   } else {
     metric.gauge.value = sample.value;
@@ -56,6 +69,13 @@ struct Family {
 
 }  // namespace
 
+void HistogramValue::Observe(double value) {
+  auto bucket = std::lower_bound(bounds.begin(), bounds.end(), value) - bounds.begin();  // le: <= bound
+  ++counts[static_cast<std::size_t>(bucket)];
+  sum += value;
+  ++count;
+}
+
 std::string RenderText(const std::vector<Sample>& samples) {
   std::map<std::string, Family> by_name;  // sorted by name
   for (const Sample& sample : samples) {
@@ -65,8 +85,9 @@ std::string RenderText(const std::vector<Sample>& samples) {
       f.type = sample.type;
       f.family.name = sample.name;
       f.family.help = EscapeBackslashNewline(sample.help);
-      f.family.type = sample.type == MetricType::kCounter ? prometheus::MetricType::Counter
-                                                          : prometheus::MetricType::Gauge;
+      f.family.type = sample.type == MetricType::kCounter     ? prometheus::MetricType::Counter
+                      : sample.type == MetricType::kHistogram ? prometheus::MetricType::Histogram
+                                                              : prometheus::MetricType::Gauge;
     }
     if (!f.seen.insert(SortedLabels(sample.labels)).second) continue;
     f.family.metric.push_back(ToClientMetric(sample, f.type));
