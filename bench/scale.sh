@@ -25,7 +25,7 @@ WARMUP=${5:-25}
 BUILD=${BUILD:-build}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 DRWATCHD=$BUILD/daemon/drwatchd
-SCRAPER=$BUILD/bench/scrape_latency
+SCRAPER=${SCRAPER:-$BUILD/bench/scrape_latency}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -66,8 +66,11 @@ catalogue=$work/scale.yml
 } >"$catalogue"
 
 # --- drwatchd ---------------------------------------------------------------
+# STATE_DIR: where results are saved (default: under the work directory, on
+# disk; /dev/shm/... shows what the fsyncs of the state store cost).
+state_dir=${STATE_DIR:-$work/state}
 "$DRWATCHD" --config.file="$catalogue" --web.listen-address="127.0.0.1:$http_port" \
-  --storage.path="$work/state" --log.level=warn 2>"$work/drwatchd.log" &
+  --storage.path="$state_dir" --log.level=warn 2>"$work/drwatchd.log" &
 daemon_pid=$!
 url=http://127.0.0.1:$http_port/metrics
 for _ in $(seq 100); do curl -sf -o /dev/null "$url" && break; sleep 0.1; done
@@ -76,6 +79,8 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$daemon_pid/stat"; }
 status_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$daemon_pid/status"; }
 
 sleep "$WARMUP"
+before=$work/metrics-before.txt
+curl -sf -o "$before" "$url"
 t0=$(cpu_ticks)
 start=$(date +%s.%N)
 for ((elapsed = 0; elapsed < MEASURE; elapsed += 15)); do
@@ -90,11 +95,18 @@ rss=$(status_kb VmRSS)
 hwm=$(status_kb VmHWM)
 anon=$(status_kb RssAnon)
 
+# The body as of the end of the window: sizes, schedule delay, runs (before
+# the back-to-back scrapes below, which hold the loop and delay runs).
 body=$work/metrics.txt
 curl -sf -o "$body" "$url"
 plain=$(stat -c %s "$body")
 gzipped=$(curl -sf -H 'Accept-Encoding: gzip' -o - "$url" | wc -c)
 series=$(grep -vc '^#' "$body")
+
+if [[ -n "${PERF_OUT:-}" ]]; then  # where the daemon's idle CPU goes
+  perf record -q -F 499 -g -p "$daemon_pid" -o "$work/perf.data" -- sleep 20 >/dev/null 2>&1
+  perf report -q -i "$work/perf.data" --no-children --stdio --percent-limit 1 -g none >"$PERF_OUT" 2>/dev/null || true
+fi
 
 # Scrape latency, and the daemon's CPU for those scrapes.
 s0=$(cpu_ticks)
@@ -102,12 +114,15 @@ latency=$("$SCRAPER" 127.0.0.1 "$http_port" /metrics 200)
 s1=$(cpu_ticks)
 cpu_per_scrape_ms=$(awk -v a="$s0" -v b="$s1" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz / 200 * 1000 }')
 
-# histogram_quantile over the cumulative buckets, linear within a bucket.
+# histogram_quantile over the increase of the cumulative buckets during the
+# measured window (as over rate(...[window])), linear within a bucket.
 quantile() {
   awk -v q="$1" '
+    FNR == 1 { file++ }
     /^drwatch_check_schedule_delay_seconds_bucket/ {
       match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5)
-      n++; bound[n] = (le == "+Inf") ? -1 : le; count[n] = $NF
+      if (file == 1) { start[le] = $NF; next }
+      n++; bound[n] = (le == "+Inf") ? -1 : le; count[n] = $NF - start[le]
     }
     END {
       total = count[n]; rank = q * total; prev_b = 0; prev_c = 0
@@ -118,10 +133,14 @@ quantile() {
         }
         prev_b = bound[i]; prev_c = count[i]
       }
-    }' "$body"
+    }' "$before" "$body"
 }
-runs() { awk -v r="result=\"$1\"" 'index($0, "drwatch_check_runs_total{") == 1 && index($0, r) { s += $NF } END { print s + 0 }' "$body"; }
-delay_count=$(awk '/^drwatch_check_schedule_delay_seconds_count/ { print $NF }' "$body")
+# Runs by result during the window.
+runs() {
+  awk -v r="result=\"$1\"" 'FNR == 1 { f++ } index($0, "drwatch_check_runs_total{") == 1 && index($0, r) {
+    s += (f == 1 ? -$NF : $NF) } END { print s + 0 }' "$before" "$body"
+}
+delay_count=$(awk '/^drwatch_check_schedule_delay_seconds_count/ { n = (FNR == NR) ? -$NF : n + $NF } END { print n }' "$before" "$body")
 
 echo "checks=$CHECKS databases=$DATABASES interval=$INTERVAL measured=${MEASURE}s after ${WARMUP}s"
 echo "latency: $latency"
