@@ -110,9 +110,10 @@ fi
 
 # Scrape latency, and the daemon's CPU for those scrapes.
 s0=$(cpu_ticks)
-latency=$("$SCRAPER" 127.0.0.1 "$http_port" /metrics 200)
+scrapes=${SCRAPES:-200}
+latency=$("$SCRAPER" 127.0.0.1 "$http_port" /metrics "$scrapes")
 s1=$(cpu_ticks)
-cpu_per_scrape_ms=$(awk -v a="$s0" -v b="$s1" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz / 200 * 1000 }')
+cpu_per_scrape_ms=$(awk -v a="$s0" -v b="$s1" -v hz="$hz" -v n="$scrapes" 'BEGIN { printf "%.2f", (b - a) / hz / n * 1000 }')
 
 # histogram_quantile over the increase of the cumulative buckets during the
 # measured window (as over rate(...[window])), linear within a bucket.

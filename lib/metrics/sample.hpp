@@ -1,6 +1,6 @@
 #pragma once
 // A metric sample as the engine and probes produce it, and its rendering in
-// the Prometheus text exposition format 0.0.4 (through prometheus-cpp's
+// the Prometheus text exposition format 0.0.4 (as prometheus-cpp's
 // TextSerializer). Scrapes are answered from these in-memory values only.
 
 #include <cstdint>
