@@ -37,8 +37,10 @@ int main(int argc, char** argv) {
     req.set(http::field::host, host);
     auto start = std::chrono::steady_clock::now();
     http::write(stream, req);
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(256 * 1024 * 1024);  // 10,000 checks make a ~10 MB body; Beast's default is 8 MB
+    http::read(stream, buffer, parser);
+    auto res = parser.release();
     micros.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
     bytes = res.body().size();
     if (res.result() != http::status::ok) {

@@ -10,6 +10,7 @@
 
 #include "common/log.hpp"
 #include "common/redact.hpp"
+#include "engine/shard.hpp"
 #include "config/web_config.hpp"
 #include "drwatch/version.hpp"
 #include "common/text.hpp"
@@ -43,6 +44,13 @@ int CheckConfig(const Options& options) {
   if (!errors.empty()) {
     std::fputs(JoinErrors(errors).c_str(), stderr);
     return 1;
+  }
+  if (options.shard.count > 1) {
+    auto mine = engine::ShardCatalogue(loaded.catalogue, options.shard);
+    std::printf("OK (shard %u/%u: %zu of %zu checks, %zu of %zu objectives)\n", options.shard.index,
+                options.shard.count, mine->checks.size(), loaded.catalogue->checks.size(),
+                mine->objectives.size(), loaded.catalogue->objectives.size());
+    return 0;
   }
   std::puts("OK");
   return 0;
@@ -88,7 +96,7 @@ int RunOnce(const Options& options) {
     std::fputs(JoinErrors(loaded.errors).c_str(), stderr);
     return 1;
   }
-  auto catalogue = loaded.catalogue;
+  auto catalogue = engine::ShardCatalogue(loaded.catalogue, options.shard);
   if (!options.checklist.empty()) {
     auto only = std::make_shared<config::Catalogue>(*catalogue);
     std::erase_if(only->checks, [&](const config::CheckSpec& c) { return c.checklist != options.checklist; });
@@ -151,7 +159,7 @@ int App::Run() {
       return 1;
     }
   }
-  catalogue_ = loaded.catalogue;
+  catalogue_ = engine::ShardCatalogue(loaded.catalogue, options_.shard);
   last_reload_ok_ = true;
   last_reload_success_ = ToUnixSeconds(Clock::WallNow());
   // Before the loop runs, like the catalogue itself: a few small files.
@@ -241,10 +249,13 @@ boost::asio::awaitable<std::string> App::Reload() {
     // Reading the files (the catalogue, ${file:…} secrets) may block: a slow
     // disk must not stall scrapes.
     // The saved states of the checks come along: a new check resumes from its file.
-    auto load = [path = options_.config_file, store = store_] {
+    auto load = [path = options_.config_file, store = store_, shard = options_.shard] {
       std::pair<config::LoadResult, std::map<std::string, engine::PersistedCheck>> out{
           config::LoadCatalogueFile(path), {}};
-      if (out.first.catalogue) out.second = engine::LoadStates(*store, *out.first.catalogue);
+      if (out.first.catalogue) {
+        out.first.catalogue = engine::ShardCatalogue(out.first.catalogue, shard);
+        out.second = engine::LoadStates(*store, *out.first.catalogue);
+      }
       return out;
     };
     using Loaded = std::pair<config::LoadResult, std::map<std::string, engine::PersistedCheck>>;
@@ -262,6 +273,7 @@ boost::asio::awaitable<std::string> App::Reload() {
 }
 
 std::string App::Apply(config::LoadResult loaded, const std::map<std::string, engine::PersistedCheck>& persisted) {
+  ++reloads_;
   if (!loaded.errors.empty()) {
     last_reload_ok_ = false;
     for (const auto& e : loaded.errors) spdlog::error("{}", e);
@@ -278,36 +290,45 @@ std::string App::Apply(config::LoadResult loaded, const std::map<std::string, en
   return "";
 }
 
-std::string App::RenderMetrics() {
-  std::vector<metrics::Sample> samples;
-  samples.reserve(256);
-  scheduler_.Collect(samples);
-  using metrics::MetricType;
-  samples.push_back({"drwatch_build_info", "drwatchd version and revision (value is always 1).",
-                     MetricType::kGauge, {{"version", kVersion}, {"revision", kRevision}}, 1});
-  samples.push_back({"drwatch_config_last_reload_successful",
-                     "1 if the last catalogue (re)load succeeded, else 0.", MetricType::kGauge, {},
-                     last_reload_ok_ ? 1.0 : 0.0});
-  samples.push_back({"drwatch_config_last_reload_success_timestamp_seconds",
-                     "When the catalogue was last loaded successfully (unix time).", MetricType::kGauge,
-                     {}, last_reload_success_});
-  loop_lag_.Collect(samples);
-  if (http_) {
-    net::HttpServerStats http = http_->Stats();
-    samples.push_back({"drwatch_http_open_connections", "HTTP connections open now (at most --web.max-connections).",
-                       MetricType::kGauge, {}, static_cast<double>(http.open_connections)});
-    samples.push_back({"drwatch_http_max_connections", "--web.max-connections: HTTP connections allowed at once.",
-                       MetricType::kGauge, {}, static_cast<double>(options_.max_connections)});
-    samples.push_back({"drwatch_http_connections_closed_at_limit_total",
-                       "HTTP connections closed to stay within --web.max-connections (the one idle the longest, "
-                       "or a newcomer when all were busy).",
-                       MetricType::kCounter, {}, static_cast<double>(http.closed_at_limit_total)});
-  }
-  samples.push_back({"drwatch_log_messages_dropped_total",
-                     "Log lines dropped because the log writer's queue was full (stderr or journald too slow).",
-                     MetricType::kCounter, {}, static_cast<double>(DroppedLogLines())});
-  metrics::AppendProcessSamples(samples);
-  return metrics::RenderText(samples);
+// The scheduler's and the reloads' counters only grow: their sum changes
+// whenever either does.
+net::MetricsBody App::RenderMetrics() {
+  auto head = [this](std::vector<metrics::Sample>& samples) {
+    double changes_at = scheduler_.CollectState(samples);
+    using metrics::MetricType;
+    samples.push_back({"drwatch_build_info", "drwatchd version and revision (value is always 1).",
+                       MetricType::kGauge, {{"version", kVersion}, {"revision", kRevision}}, 1});
+    samples.push_back({"drwatch_config_last_reload_successful",
+                       "1 if the last catalogue (re)load succeeded, else 0.", MetricType::kGauge, {},
+                       last_reload_ok_ ? 1.0 : 0.0});
+    samples.push_back({"drwatch_config_last_reload_success_timestamp_seconds",
+                       "When the catalogue was last loaded successfully (unix time).", MetricType::kGauge,
+                       {}, last_reload_success_});
+    engine::AppendShardInfo(options_.shard, samples);
+    return changes_at;
+  };
+  auto tail = [this](std::vector<metrics::Sample>& samples) {
+    scheduler_.CollectLive(samples);
+    loop_lag_.Collect(samples);
+    using metrics::MetricType;
+    if (http_) {
+      net::HttpServerStats http = http_->Stats();
+      samples.push_back({"drwatch_http_open_connections",
+                         "HTTP connections open now (at most --web.max-connections).", MetricType::kGauge, {},
+                         static_cast<double>(http.open_connections)});
+      samples.push_back({"drwatch_http_max_connections", "--web.max-connections: HTTP connections allowed at once.",
+                         MetricType::kGauge, {}, static_cast<double>(options_.max_connections)});
+      samples.push_back({"drwatch_http_connections_closed_at_limit_total",
+                         "HTTP connections closed to stay within --web.max-connections (the one idle the longest, "
+                         "or a newcomer when all were busy).",
+                         MetricType::kCounter, {}, static_cast<double>(http.closed_at_limit_total)});
+    }
+    samples.push_back({"drwatch_log_messages_dropped_total",
+                       "Log lines dropped because the log writer's queue was full (stderr or journald too slow).",
+                       MetricType::kCounter, {}, static_cast<double>(DroppedLogLines())});
+    metrics::AppendProcessSamples(samples);
+  };
+  return metrics_cache_.Render(scheduler_.generation() + reloads_, head, tail);
 }
 
 }  // namespace drwatch::daemon

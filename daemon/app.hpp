@@ -13,6 +13,7 @@
 
 #include "common/blocking.hpp"
 #include "config/web_config.hpp"
+#include "engine/exposition.hpp"
 #include "engine/loop_lag.hpp"
 #include "engine/scheduler.hpp"
 #include "engine/state_store.hpp"
@@ -40,7 +41,7 @@ class App {
   /// reload runs another one after it.
   boost::asio::awaitable<std::string> Reload();
   std::string Apply(config::LoadResult loaded, const std::map<std::string, engine::PersistedCheck>& persisted);
-  std::string RenderMetrics();
+  net::MetricsBody RenderMetrics();
   void WaitForSignal();
   void Shutdown();
 
@@ -59,6 +60,8 @@ class App {
   bool reloading_ = false;
   bool reload_again_ = false;
   double last_reload_success_ = 0;
+  std::uint64_t reloads_ = 0;  // reload attempts: part of the metrics' generation
+  engine::MetricsCache metrics_cache_;
 };
 
 }  // namespace drwatch::daemon

@@ -50,6 +50,8 @@ Flags:
   --checklist=LIST              with --once: only the checks of LIST (daily, weekly or monthly)
   --output=FORMAT               with --once: table (default) or junit (JUnit XML, one test case a check)
   --storage.path=DIR            where check results survive a restart (default "/var/lib/drwatch")
+  --shard=i/N                   run only shard i (0 to N-1) of N: the checks whose name hashes
+                                there (also with --once and --config.check; docs/scaling.md)
   --version                     print the version and exit
   -h, --help                    print this help and exit
 
@@ -151,6 +153,12 @@ bool ParseCommand(const std::vector<std::string>& words, Options& o, std::string
   return true;
 }
 
+bool ParseShardFlag(const std::string& value, engine::Shard& shard, std::string& error) {
+  auto parsed = engine::ParseShard(value, error);
+  if (parsed) shard = *parsed;
+  return parsed.has_value();
+}
+
 // Flags that do not fit the command (or its absence).
 bool CheckCombination(Options& o, const std::set<std::string>& seen, std::string& error) {
   bool restore_flags = seen.contains("--to") || seen.contains("--to-file") || seen.contains("--force") ||
@@ -176,6 +184,10 @@ bool CheckCombination(Options& o, const std::set<std::string>& seen, std::string
     }
     o.restore_to_env = true;
   }
+  if (o.command != Command::kServe && seen.contains("--shard")) {
+    error = std::string("--shard does not go with ") + CommandName(o.command) + " (a command runs the check it names)";
+    return false;
+  }
   if (o.command != Command::kServe && (o.once || o.config_check)) {
     error = std::string(o.once ? "--once" : "--config.check") + " does not go with " + CommandName(o.command);
     return false;
@@ -195,6 +207,7 @@ bool CheckCombination(Options& o, const std::set<std::string>& seen, std::string
 
 std::optional<Options> ParseOptions(const std::vector<std::string>& args, std::string& error) {
   Options o;
+  std::string shard_error;  // why --shard was refused, said instead of "invalid value"
   using Setter = std::function<bool(const std::string&)>;
   const std::map<std::string, Setter> valued = {
       {"--config.file", [&](const std::string& v) { o.config_file = v; return !v.empty(); }},
@@ -211,6 +224,7 @@ std::optional<Options> ParseOptions(const std::vector<std::string>& args, std::s
       {"--key-file", [&](const std::string& v) { o.key_file = v; return !v.empty(); }},
       {"--checklist",
        [&](const std::string& v) { o.checklist = v; return v == "daily" || v == "weekly" || v == "monthly"; }},
+      {"--shard", [&](const std::string& v) { return ParseShardFlag(v, o.shard, shard_error); }},
       {"--output", [&](const std::string& v) { o.junit = v == "junit"; return v == "junit" || v == "table"; }},
   };
   const std::map<std::string, bool*> flags = {
@@ -250,6 +264,7 @@ std::optional<Options> ParseOptions(const std::vector<std::string>& args, std::s
     if (!v->second(value)) {
       // --to carries a DSN: never echo it (it can only be empty here anyway).
       error = name == "--to" ? "flag --to needs a value" : "invalid value \"" + value + "\" for " + name;
+      if (!shard_error.empty()) error = shard_error;
       return std::nullopt;
     }
   }

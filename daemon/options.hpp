@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/log.hpp"
+#include "engine/shard.hpp"
 
 namespace drwatch::daemon {
 
@@ -34,6 +35,7 @@ struct Options {
   bool version = false;
   bool help = false;
   std::string storage_path = "/var/lib/drwatch";  // state that outlives a restart
+  engine::Shard shard;     // --shard=i/N: run and export only shard i's checks
   Command command = Command::kServe;
   std::string check;       // the command's CHECK
   std::string restore_to;  // restore latest --to DSN: a secret, never printed

@@ -1,6 +1,7 @@
 #include "engine/objectives.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace drwatch::engine {
 
@@ -41,6 +42,20 @@ ObjectiveStatus EvaluateObjective(const config::Objective& objective,
   if (status.observed && *status.observed > status.target_seconds) breached = true;
   if (any_result) status.met = !breached;
   return status;
+}
+
+double ObjectiveChangesAt(const config::Objective& objective, const std::vector<FeederState>& feeders,
+                          double now) {
+  double at = std::numeric_limits<double>::infinity();
+  if (objective.kind != "rpo") return at;
+  double target = config::ToSeconds(objective.target);
+  for (const auto& f : feeders) {
+    // Strictly after: EvaluateObjective breaches when now - last_success > target.
+    if (f.has_result && f.last_success && *f.last_success + target >= now) {
+      at = std::min(at, std::nextafter(*f.last_success + target, at));
+    }
+  }
+  return at;
 }
 
 void AppendObjectiveSamples(const config::Objective& objective, const ObjectiveStatus& status,

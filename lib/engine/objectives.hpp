@@ -2,6 +2,7 @@
 // Recovery objectives (RPO, RTO): what the catalogue promises versus what the
 // checks that feed each objective observe.
 
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -45,6 +46,12 @@ struct ObjectiveStatus {
 /// the target. An RTO keeps the last drill's measurement however old it is.
 ObjectiveStatus EvaluateObjective(const config::Objective& objective,
                                   const std::vector<FeederState>& feeders, double now);
+
+/// The next wall time (unix seconds, after `now`) at which EvaluateObjective
+/// could answer differently with the same feeders: when an RPO feeder's last
+/// success grows older than the target. Infinity when only new results can
+/// change the answer.
+double ObjectiveChangesAt(const config::Objective& objective, const std::vector<FeederState>& feeders, double now);
 
 /// Appends drwatch_objective_target_seconds, drwatch_objective_observed_seconds
 /// and drwatch_objective_met for one objective (the last two only when known).

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <limits>
+
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -9,6 +11,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "common/hash.hpp"
 #include "engine/objectives.hpp"
 #include "engine/run_lock.hpp"
 #include "engine/state_store.hpp"
@@ -41,15 +44,6 @@ struct ProbeOutcome {
 };
 
 namespace {
-
-std::uint64_t Fnv1a(const std::string& s) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
 
 metrics::Labels CheckLabels(const config::CheckSpec& spec) {
   return {{"check", spec.name}, {"kind", spec.kind}, {"target", spec.target}};
@@ -111,7 +105,16 @@ boost::asio::awaitable<std::string> TakeRunLock(BlockingPool& pool, std::string 
 
 Scheduler::Scheduler(boost::asio::any_io_executor executor, BlockingPool& pool)
     : executor_(executor), pool_(pool), timer_(std::make_unique<Timer>(executor)),
-      alive_(std::make_shared<bool>(true)) {}
+      alive_(std::make_shared<bool>(true)),
+      schedule_delay_(std::make_shared<metrics::HistogramValue>(ScheduleDelayBuckets())) {}
+
+// From 1 ms (a timer's usual lateness) to a minute (a run that waited for
+// a slot most of a long interval); 50 ms is the goal of docs/scaling.md.
+const std::vector<double>& Scheduler::ScheduleDelayBuckets() {
+  static const std::vector<double> kBuckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                            0.25,  0.5,    1,     2.5,  5,     10,   30, 60};
+  return kBuckets;
+}
 
 Scheduler::~Scheduler() {
   *alive_ = false;
@@ -121,7 +124,7 @@ Scheduler::~Scheduler() {
 Clock::duration Scheduler::SpreadOffset(const std::string& name, Clock::duration interval) {
   auto ticks = interval.count();
   if (ticks <= 0) return Clock::duration::zero();
-  return Clock::duration(static_cast<Clock::rep>(Fnv1a(name) % static_cast<std::uint64_t>(ticks)));
+  return Clock::duration(static_cast<Clock::rep>(Fnv1a64(name) % static_cast<std::uint64_t>(ticks)));
 }
 
 void Scheduler::Apply(std::shared_ptr<const config::Catalogue> catalogue) {
@@ -160,6 +163,7 @@ void Scheduler::Apply(std::shared_ptr<const config::Catalogue> catalogue,
   entries_ = std::move(entries);
   targets_ = std::move(targets);
   catalogue_ = std::move(catalogue);
+  ++generation_;
   if (started_) Arm();
 }
 
@@ -238,9 +242,12 @@ void Scheduler::OnTick() {
     }
     auto& due = *entry->state->next_due;
     if (due > now) continue;
-    Due(entry);
-    // Keep the phase; after a stall, skip the intervals that passed.
-    while (due <= now) due += entry->spec.interval;
+    Due(entry, due);
+    // Keep the phase; after a stall, the intervals that passed are skipped
+    // (and counted so).
+    std::uint64_t missed = 0;
+    for (due += entry->spec.interval; due <= now; due += entry->spec.interval) ++missed;
+    if (missed > 0) CountSkipped(*entry, missed);
   }
   Arm();
 }
@@ -248,7 +255,7 @@ void Scheduler::OnTick() {
 void Scheduler::TickScheduled(const std::shared_ptr<Entry>& entry, Clock::time_point now, WallTime wall) {
   CheckState& s = *entry->state;
   if (wall >= *s.next_wall_due) {
-    Due(entry);
+    Due(entry, now - ToSteady(wall - *s.next_wall_due));
     // From the later of now and the time just served: a timer that fired a
     // hair early by the wall clock must not serve the same time twice.
     s.next_wall_due = config::NextOccurrence(*entry->spec.schedule, std::max(wall, *s.next_wall_due));
@@ -256,30 +263,45 @@ void Scheduler::TickScheduled(const std::shared_ptr<Entry>& entry, Clock::time_p
   s.next_due = now + ToSteady(*s.next_wall_due - wall);
 }
 
-void Scheduler::Due(const std::shared_ptr<Entry>& entry) {
+// A run due while the previous one is in flight or still waiting for a slot
+// is skipped. A waiting run did not start on time either: it now serves this
+// later time, so the delay it shows when it starts stays below one interval.
+void Scheduler::Due(const std::shared_ptr<Entry>& entry, Clock::time_point planned) {
   if (entry->state->running) {
-    entry->state->runs[static_cast<int>(RunResult::kSkipped)]++;
-    spdlog::debug("check {}: previous run still going, skipped", entry->spec.name);
+    for (auto& w : waiting_) {
+      if (w.entry == entry && w.planned) w.planned = planned;
+    }
+    CountSkipped(*entry, 1);
+    spdlog::debug("check {}: previous run still going or waiting for a slot, skipped", entry->spec.name);
     return;
   }
-  Launch(entry, nullptr);
+  Launch(entry, nullptr, planned);
 }
 
-void Scheduler::Launch(const std::shared_ptr<Entry>& entry, Done done) {
+void Scheduler::CountSkipped(Entry& entry, std::uint64_t runs) {
+  entry.state->runs[static_cast<int>(RunResult::kSkipped)] += runs;
+  ++generation_;
+}
+
+void Scheduler::Launch(const std::shared_ptr<Entry>& entry, Done done, std::optional<Clock::time_point> planned) {
   auto state = entry->state;
   state->running = true;  // also while waiting for a slot: no overlap
   if (in_flight_ >= catalogue_->global.max_concurrency) {
-    waiting_.emplace_back(entry, std::move(done));
+    waiting_.push_back({entry, std::move(done), planned});
     return;
   }
   ++in_flight_;
   state->cancel = std::make_shared<boost::asio::cancellation_signal>();
-  auto run = [](Scheduler* self, std::shared_ptr<Entry> entry, Done done,
+  auto run = [](Scheduler* self, std::shared_ptr<Entry> entry, Done done, std::optional<Clock::time_point> planned,
                 std::shared_ptr<bool> alive, BlockingPool& pool,
                 boost::asio::any_io_executor executor, std::string lock_dir,
                 std::string storage_path) -> boost::asio::awaitable<void> {
     const auto& spec = entry->spec;
     auto start = Clock::now();
+    if (planned) {
+      self->schedule_delay_->Observe(
+          std::chrono::duration<double>(std::max(start - *planned, Clock::duration::zero())).count());
+    }
     auto find_target = [entry = entry.get()](std::string_view name) -> targets::TargetRuntime* {
       auto it = entry->referenced.find(name);
       return it == entry->referenced.end() ? nullptr : it->second.get();
@@ -321,7 +343,8 @@ void Scheduler::Launch(const std::shared_ptr<Entry>& entry, Done done) {
     self->Finished(entry);
     if (done) done(report);
   };
-  boost::asio::co_spawn(executor_, run(this, entry, std::move(done), alive_, pool_, executor_, lock_dir_, storage_path_),
+  boost::asio::co_spawn(executor_, run(this, entry, std::move(done), planned, alive_, pool_, executor_, lock_dir_,
+                                         storage_path_),
                         boost::asio::bind_cancellation_slot(state->cancel->slot(), boost::asio::detached));
 }
 
@@ -329,10 +352,11 @@ void Scheduler::Record(Entry& entry, RunReport report, ProbeOutcome& outcome) {
   CheckState& s = *entry.state;
   if (outcome.result == RunResult::kSkipped) {
     // Another run holds the check: its result, not this non-run, is the check's.
-    s.runs[static_cast<int>(RunResult::kSkipped)]++;
+    CountSkipped(entry, 1);
     spdlog::warn("check {}: run skipped: {}", entry.spec.name, report.reason);
     return;
   }
+  ++generation_;
   bool was_failing = s.has_result && !s.success;
   bool first = !s.has_result;
   s.has_result = true;
@@ -378,6 +402,7 @@ void Scheduler::Persist(const Entry& entry) {
 void Scheduler::Restore(Entry& entry, const PersistedCheck& persisted) {
   CheckState& s = *entry.state;
   const CheckState& p = persisted.state;
+  ++generation_;
   s.has_result = p.has_result;
   s.success = p.success;
   s.last_result = p.last_result;
@@ -475,10 +500,10 @@ void Scheduler::Finished(const std::shared_ptr<Entry>& entry) {
   entry->state->running = false;
   entry->state->cancel.reset();
   while (!waiting_.empty() && in_flight_ < catalogue_->global.max_concurrency) {
-    auto [next, done] = std::move(waiting_.front());
+    Waiting next = std::move(waiting_.front());
     waiting_.pop_front();
-    next->state->running = false;
-    Launch(next, std::move(done));
+    next.entry->state->running = false;
+    Launch(next.entry, std::move(next.done), next.planned);
   }
 }
 
@@ -504,7 +529,7 @@ void Scheduler::RunAllOnce(std::function<void(std::vector<RunReport>)> done) {
   }
 }
 
-std::vector<std::pair<const config::Objective*, ObjectiveStatus>> Scheduler::Objectives() const {
+std::vector<std::pair<const config::Objective*, ObjectiveStatus>> Scheduler::Objectives(double* changes_at) const {
   std::vector<std::pair<const config::Objective*, ObjectiveStatus>> out;
   if (!catalogue_) return out;
   double now = WallSeconds();
@@ -517,7 +542,9 @@ std::vector<std::pair<const config::Objective*, ObjectiveStatus>> Scheduler::Obj
     feeds.push_back(std::move(feed));
   }
   for (const auto& objective : catalogue_->objectives) {
-    out.emplace_back(&objective, EvaluateObjective(objective, FeedersOf(objective, feeds), now));
+    auto feeders = FeedersOf(objective, feeds);
+    out.emplace_back(&objective, EvaluateObjective(objective, feeders, now));
+    if (changes_at) *changes_at = std::min(*changes_at, ObjectiveChangesAt(objective, feeders, now));
   }
   return out;
 }
@@ -549,7 +576,13 @@ Status Scheduler::Snapshot() const {
 }
 
 void Scheduler::Collect(std::vector<metrics::Sample>& out) const {
+  CollectState(out);
+  CollectLive(out);
+}
+
+double Scheduler::CollectState(std::vector<metrics::Sample>& out) const {
   using metrics::MetricType;
+  double changes_at = std::numeric_limits<double>::infinity();
   for (const auto& e : entries_) {
     const CheckState& s = *e->state;
     auto labels = CheckLabels(e->spec);
@@ -580,8 +613,18 @@ void Scheduler::Collect(std::vector<metrics::Sample>& out) const {
     e->spec.probe->StaticSamples(fixed);
     for (auto& sample : fixed) out.push_back(WithCheckLabels(std::move(sample), e->spec));
   }
-  if (!catalogue_) return;
-  for (const auto& [objective, status] : Objectives()) AppendObjectiveSamples(*objective, status, out);
+  if (!catalogue_) return changes_at;
+  for (const auto& [objective, status] : Objectives(&changes_at)) AppendObjectiveSamples(*objective, status, out);
+  return changes_at;
+}
+
+void Scheduler::CollectLive(std::vector<metrics::Sample>& out) const {
+  using metrics::MetricType;
+  out.push_back({"drwatch_check_schedule_delay_seconds",
+                 "How late scheduled runs started: actual start minus planned start (a run that cannot "
+                 "start before its next planned start is counted in drwatch_check_runs_total{result=\"skipped\"} "
+                 "instead).",
+                 MetricType::kHistogram, {}, 0, schedule_delay_});
   out.push_back({"drwatch_scheduler_runs_in_flight", "Check runs in flight now.", MetricType::kGauge, {},
                  static_cast<double>(in_flight_)});
   if (writer_) {

@@ -4,6 +4,8 @@
 // check with itself, caps runs in flight, and keeps every result in memory
 // for the next scrape. It owns the common per-check metrics. With a state
 // store it saves every result and resumes from the saved ones (state_store.hpp).
+// Every run due is either started, with its lateness observed in
+// drwatch_check_schedule_delay_seconds, or counted as skipped: never silently late.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -110,8 +112,19 @@ class Scheduler {
   /// The state of the check named `check`, or nullptr.
   const CheckState* StateOf(const std::string& check) const;
 
-  /// Appends every check's, probe's and objective's samples.
+  /// Appends every check's, probe's and objective's samples: CollectState
+  /// then CollectLive.
   void Collect(std::vector<metrics::Sample>& out) const;
+  /// The samples that change only when generation() does, or by the passing
+  /// of time at the wall time (unix seconds) returned (infinity: never): the
+  /// checks', the probes' and the objectives'.
+  double CollectState(std::vector<metrics::Sample>& out) const;
+  /// The samples that change at any time: runs in flight, the schedule delay
+  /// histogram, state write errors.
+  void CollectLive(std::vector<metrics::Sample>& out) const;
+  /// Grows whenever what CollectState shows changes (a result, a skipped
+  /// run, an adopted state, a new catalogue).
+  std::uint64_t generation() const { return generation_; }
   /// Every check's state and every objective now, for the status page.
   Status Snapshot() const;
   /// Runs in flight now.
@@ -124,10 +137,19 @@ class Scheduler {
   static constexpr std::chrono::minutes kCatchUpWithin{1};
   /// How often the state directory is polled for results of the command line.
   static constexpr std::chrono::seconds kStatePollInterval{10};
+  /// Upper bounds of drwatch_check_schedule_delay_seconds.
+  static const std::vector<double>& ScheduleDelayBuckets();
 
  private:
   struct Entry;
   using Done = std::function<void(const RunReport&)>;
+  /// A run waiting for a slot under max_concurrency. `planned`: the time it
+  /// was due (scheduled runs only).
+  struct Waiting {
+    std::shared_ptr<Entry> entry;
+    Done done;
+    std::optional<Clock::time_point> planned;
+  };
 
   void Arm();
   void OnTick();
@@ -139,18 +161,20 @@ class Scheduler {
   void ArmStatePoll();
   void PollStateFiles();
   void Adopt(const std::string& check, std::uint64_t generation, const PersistedCheck& persisted);
-  void Due(const std::shared_ptr<Entry>& entry);
-  void Launch(const std::shared_ptr<Entry>& entry, Done done);
+  void Due(const std::shared_ptr<Entry>& entry, Clock::time_point planned);
+  void CountSkipped(Entry& entry, std::uint64_t runs);
+  void Launch(const std::shared_ptr<Entry>& entry, Done done, std::optional<Clock::time_point> planned = {});
   void Finished(const std::shared_ptr<Entry>& entry);
   void Record(Entry& entry, RunReport report, struct ProbeOutcome& outcome);
-  std::vector<std::pair<const config::Objective*, ObjectiveStatus>> Objectives() const;
+  /// Every objective evaluated now; `changes_at`: when one could change by time alone.
+  std::vector<std::pair<const config::Objective*, ObjectiveStatus>> Objectives(double* changes_at = nullptr) const;
 
   boost::asio::any_io_executor executor_;
   BlockingPool& pool_;
   std::shared_ptr<const config::Catalogue> catalogue_;
   std::vector<std::shared_ptr<Entry>> entries_;  // catalogue order
   std::map<std::string, std::pair<std::string, std::shared_ptr<targets::TargetRuntime>>> targets_;
-  std::deque<std::pair<std::shared_ptr<Entry>, Done>> waiting_;  // over max_concurrency
+  std::deque<Waiting> waiting_;  // over max_concurrency
   int in_flight_ = 0;
   bool started_ = false;
   bool stopped_ = false;  // Stop() called: runs ending now were cancelled
@@ -161,6 +185,8 @@ class Scheduler {
   std::shared_ptr<bool> alive_;
   std::string lock_dir_;
   std::string storage_path_;
+  std::uint64_t generation_ = 0;
+  std::shared_ptr<metrics::HistogramValue> schedule_delay_;
 };
 
 }  // namespace drwatch::engine

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -143,24 +142,6 @@ bool AcceptsGzip(std::string_view header) {
     return std::strtod(std::string(params.substr(2)).c_str(), nullptr) > 0;
   }
   return false;
-}
-
-std::string Gzip(std::string_view input) {
-  z_stream zs{};
-  // windowBits 15 + 16 selects the gzip wrapper instead of zlib's.
-  if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    throw std::runtime_error("gzip: deflateInit2 failed");
-  }
-  std::string out(deflateBound(&zs, input.size()), '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
-  zs.avail_in = static_cast<uInt>(input.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  int rc = deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  if (rc != Z_STREAM_END) throw std::runtime_error("gzip: deflate failed");
-  return out;
 }
 
 bool IsNormalClose(const boost::system::error_code& ec) {
@@ -542,14 +523,19 @@ Response HttpServer::Impl::Route(const Request& request) {
 }
 
 Response HttpServer::Impl::Metrics(const Request& request) {
-  std::string text = handlers_.metrics ? handlers_.metrics() : std::string();
+  MetricsBody body = handlers_.metrics ? handlers_.metrics() : MetricsBody();
   Response response = TextResponse(http::status::ok, std::string(), kMetricsContentType);
   response.set(http::field::vary, "Accept-Encoding");
   if (AcceptsGzip(request[http::field::accept_encoding])) {
     response.set(http::field::content_encoding, "gzip");
-    response.body() = Gzip(text);
+    // Only the tail is compressed per scrape; the head's deflate is kept.
+    response.body() = GzipJoin(body.head ? body.head->Deflated() : DeflatedPart{}, Deflate(body.tail, true));
+  } else if (body.head) {
+    response.body().reserve(body.head->text().size() + body.tail.size());
+    response.body() = body.head->text();
+    response.body() += body.tail;
   } else {
-    response.body() = std::move(text);
+    response.body() = std::move(body.tail);
   }
   return response;
 }

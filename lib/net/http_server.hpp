@@ -16,6 +16,7 @@
 #include <string>
 
 #include "common/blocking.hpp"
+#include "net/gzip.hpp"
 #include "net/web_security.hpp"
 
 namespace drwatch::net {
@@ -46,9 +47,22 @@ struct HttpServerStats {
   std::uint64_t closed_at_limit_total = 0;
 };
 
+/// A /metrics body: `head` (may be null), kept and shared by the scrapes
+/// while nothing it shows changes (its gzip too), followed by `tail`, made
+/// for this scrape. Together: exposition text (format 0.0.4), each metric
+/// family wholly in one of the two.
+struct MetricsBody {
+  MetricsBody() = default;
+  MetricsBody(std::string text) : tail(std::move(text)) {}  // NOLINT: all of it per scrape
+  MetricsBody(std::shared_ptr<const SharedText> head, std::string tail)
+      : head(std::move(head)), tail(std::move(tail)) {}
+  std::shared_ptr<const SharedText> head;
+  std::string tail;
+};
+
 struct HttpHandlers {
-  /// Current exposition text (format 0.0.4). Called on the loop.
-  std::function<std::string()> metrics;
+  /// Current exposition. Called on the loop.
+  std::function<MetricsBody()> metrics;
   /// True once a catalogue is loaded (GET /-/ready answers 200, else 503).
   std::function<bool()> ready;
   /// Reloads the catalogue; completes with an empty string on success, else

@@ -13,10 +13,13 @@
 #include <stdlib.h>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "engine/scheduler.hpp"
+#include "engine/shard.hpp"
 #include "engine/state_store.hpp"
 #include "probes/history.hpp"
 #include "support/http_client.hpp"
@@ -241,15 +244,85 @@ TEST(DaemonServe, MetricsAreServedAndPassPromtool) {
   EXPECT_GT(MetricValue(body, "process_resident_memory_bytes").value_or(0), 0);
   EXPECT_EQ(body.find("\nup"), std::string::npos) << "never a metric named up";
 
+  EXPECT_EQ(MetricValue(body, "drwatch_shard_info", {"shard=\"0\"", "shards=\"1\""}), 1);
+  EXPECT_GE(MetricValue(body, "drwatch_check_schedule_delay_seconds_count").value_or(0), 2);
+  EXPECT_TRUE(MetricValue(body, "drwatch_check_schedule_delay_seconds_bucket", {"le=\"+Inf\""}).has_value());
+
   auto promtool = RunCommand({"/usr/bin/promtool", "check", "metrics"}, body);
   EXPECT_EQ(promtool.exit_code, 0) << promtool.out << promtool.err;
 
   auto gz = HttpGet("127.0.0.1", d.port(), "/metrics", {{"Accept-Encoding", "gzip"}});
   EXPECT_EQ(gz.Header("Content-Encoding"), "gzip");
-  EXPECT_NE(Gunzip(gz.body).find("drwatch_check_success"), std::string::npos);
+  std::string unzipped = Gunzip(gz.body);
+  EXPECT_NE(unzipped.find("drwatch_check_success"), std::string::npos);
+  promtool = RunCommand({"/usr/bin/promtool", "check", "metrics"}, unzipped);
+  EXPECT_EQ(promtool.exit_code, 0) << "the gzip body, a kept head and a fresh tail: " << promtool.out << promtool.err;
   EXPECT_EQ(HttpGet("127.0.0.1", d.port(), "/-/healthy").status, 200);
   EXPECT_EQ(HttpRequest("POST", "127.0.0.1", d.port(), "/-/reload").status, 403)
       << "lifecycle API is off by default";
+}
+
+// Between two results the kept part of /metrics is byte for byte the same;
+// only the live series (process, loop lag, runs in flight, schedule delay)
+// are new; the next result changes it.
+TEST(DaemonServe, ScrapesWithoutANewResultShareTheRenderedBody) {
+  auto path = WriteTempFile("quiet.yml", "global: {interval: 1h, timeout: 1s}\n"
+                                         "targets: {a: {type: postgres, dsn: \"host=127.0.0.1 port=1 dbname=x\"}}\n"
+                                         "checks:\n  - {name: quiet, kind: postgres.ping, target: a}\n");
+  Daemon d(path);
+  auto kept = [](const std::string& body) {
+    std::string out;
+    std::istringstream in(body);
+    for (std::string line; std::getline(in, line);) {
+      bool live = false;
+      for (const char* name : {"process_", "drwatch_event_loop_lag_seconds", "drwatch_scheduler_runs_in_flight",
+                               "drwatch_check_schedule_delay_seconds", "drwatch_state_write_errors_total"}) {
+        live = live || line.find(name) != std::string::npos;
+      }
+      if (!live) out += line + "\n";
+    }
+    return out;
+  };
+  std::string first = d.Metrics();
+  std::string second = d.Metrics();
+  EXPECT_EQ(kept(first), kept(second));
+  EXPECT_NE(first.find("drwatch_check_runs_total{check=\"quiet\""), std::string::npos) << first;
+  auto third = HttpGet("127.0.0.1", d.port(), "/metrics", {{"Accept-Encoding", "gzip"}});
+  EXPECT_EQ(kept(Gunzip(third.body)), kept(first));
+}
+
+// --shard=i/N: the shards split the checks, each exactly once; bad values are refused.
+TEST(DaemonCli, ShardsSplitTheChecksInOnceAndConfigCheck) {
+  std::string text = "global: {interval: 1h, timeout: 1s}\n"
+                     "targets: {a: {type: postgres, dsn: \"host=127.0.0.1 port=1 dbname=x\"}}\nchecks:\n";
+  std::vector<std::string> names;
+  for (int i = 0; i < 12; ++i) {
+    names.push_back("check_" + std::to_string(i));
+    text += "  - {name: " + names.back() + ", kind: postgres.ping, target: a}\n";
+  }
+  auto path = WriteTempFile("shards.yml", text);
+  std::map<std::string, int> seen;
+  for (int i = 0; i < 3; ++i) {
+    std::string shard = "--shard=" + std::to_string(i) + "/3";
+    auto r = RunCommand({kDaemon, "--config.file=" + path, "--once", shard});
+    EXPECT_EQ(r.exit_code, 1) << "nothing listens on port 1: " << r.out << r.err;
+    std::size_t mine = 0;
+    for (const auto& name : names) {
+      bool listed = std::regex_search(r.out, std::regex("\\b" + name + " +failure"));
+      EXPECT_EQ(listed, engine::ShardOf(name, 3) == static_cast<std::uint32_t>(i)) << name << "\n" << r.out;
+      seen[name] += listed;
+      mine += listed;
+    }
+    r = RunCommand({kDaemon, "--config.file=" + path, "--config.check", shard});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "OK (shard " + std::to_string(i) + "/3: " + std::to_string(mine) + " of 12 checks, 0 of 0 objectives)\n");
+  }
+  for (const auto& name : names) EXPECT_EQ(seen[name], 1) << name;
+  for (const char* bad : {"--shard=0/0", "--shard=3/2", "--shard=a/b", "--shard=1/0"}) {
+    auto r = RunCommand({kDaemon, "--config.file=" + path, bad});
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_NE(r.err.find(std::string("invalid --shard \"") + (bad + 8) + "\""), std::string::npos) << r.err;
+  }
 }
 
 // The status page a person opens: the checklists with each check's state,

@@ -220,5 +220,36 @@ TEST(ParseOptions, OnceTakesAChecklistAndAnOutputFormat) {
   EXPECT_EQ(error, "--checklist and --output go only with --once");
 }
 
+TEST(ParseOptions, ShardGoesWithTheDaemonOnceAndConfigCheck) {
+  auto o = Parse({"--config.file=c.yml"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->shard.index, 0u);
+  EXPECT_EQ(o->shard.count, 1u);
+  for (auto mode : {std::vector<std::string>{}, {"--once"}, {"--config.check"}}) {
+    std::vector<std::string> args{"--config.file=c.yml", "--shard=2/3"};
+    args.insert(args.end(), mode.begin(), mode.end());
+    o = Parse(args);
+    ASSERT_TRUE(o);
+    EXPECT_EQ(o->shard.index, 2u);
+    EXPECT_EQ(o->shard.count, 3u);
+  }
+  o = Parse({"--config.file=c.yml", "--shard", "0/1"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->shard.count, 1u);
+}
+
+TEST(ParseOptions, BadShardValuesSayWhy) {
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "--shard=0/0"}),
+            "invalid --shard \"0/0\": the number of shards N must be 1 to 1024");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "--shard=3/2"}),
+            "invalid --shard \"3/2\": the shard index must be below N (0 to 1)");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "--shard=a/b"}),
+            "invalid --shard \"a/b\": use i/N, the shard index i from 0 to N-1 of N shards");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "--shard=1/0"}),
+            "invalid --shard \"1/0\": the number of shards N must be 1 to 1024");
+  EXPECT_EQ(ErrorOf({"--config.file=c.yml", "--shard=0/2", "backup", "run", "nightly"}),
+            "--shard does not go with backup run (a command runs the check it names)");
+}
+
 }  // namespace
 }  // namespace drwatch::daemon

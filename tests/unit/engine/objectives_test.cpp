@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace drwatch::engine {
 namespace {
 
@@ -51,6 +53,18 @@ TEST(Objectives, AnRtoKeepsAnOldDrillMeasurement) {
   EXPECT_EQ(s.met, true) << "a weekly drill's 5 min restore still meets a 15 min RTO";
   s = EvaluateObjective(rto, {{true, true, 1200, kNow - 60}}, kNow);
   EXPECT_EQ(s.met, false);
+}
+
+TEST(Objectives, AnRpoChangesByItselfWhenTheOldestSuccessAgesPastTheTarget) {
+  std::vector<FeederState> feeders{{true, true, 60, kNow - 3600}, {true, true, 60, kNow - 600}};
+  double at = ObjectiveChangesAt(Rpo24h(), feeders, kNow);
+  EXPECT_NEAR(at, kNow - 3600 + 86400, 1e-3);
+  EXPECT_EQ(EvaluateObjective(Rpo24h(), feeders, std::nextafter(at, 0.0)).met, true);
+  EXPECT_EQ(EvaluateObjective(Rpo24h(), feeders, at).met, false);
+  config::Objective rto{"rto", "authentication", std::chrono::minutes(15)};
+  EXPECT_TRUE(std::isinf(ObjectiveChangesAt(rto, feeders, kNow))) << "only a new drill changes an RTO";
+  EXPECT_TRUE(std::isinf(ObjectiveChangesAt(Rpo24h(), {{true, true, 60, kNow - 90000}}, kNow)))
+      << "already breached by age: stays so until a new result";
 }
 
 TEST(Objectives, SamplesCarryKindAndName) {

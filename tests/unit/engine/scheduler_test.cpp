@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
+#include <sstream>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -14,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/iso8601.hpp"
+#include "engine/exposition.hpp"
 #include "engine/run_lock.hpp"
 
 namespace drwatch::engine {
@@ -112,6 +115,17 @@ class SchedulerTest : public ::testing::Test {
     spec.probe = probe;
     spec.fingerprint = name + "|" + std::to_string(spec.interval.count());
     cat.checks.push_back(spec);
+    return probe;
+  }
+
+  // A catalogue of one check, applied and started, advanced until just past its first start (+ `after`).
+  std::shared_ptr<FakeProbe> StartOneCheck(const std::string& name, std::shared_ptr<FakeProbe> probe,
+                                           Clock::duration interval, Clock::duration timeout, Clock::duration after) {
+    auto cat = NewCatalogue();
+    AddCheck(*cat, name, probe, interval, timeout);
+    scheduler_.Apply(cat);
+    scheduler_.Start();
+    AdvanceBy(Scheduler::SpreadOffset(name, interval) + after);
     return probe;
   }
 
@@ -229,11 +243,7 @@ TEST_F(SchedulerTest, ATimeoutKeepsThePreviousSamplesOnlyForKindsThatAskForIt) {
 }
 
 TEST_F(SchedulerTest, DeadlineCancelsTheRunAndCountsTimeout) {
-  auto cat = NewCatalogue();
-  auto p = AddCheck(*cat, "slow", std::make_shared<FakeProbe>(25s), 10s, 5s);
-  scheduler_.Apply(cat);
-  scheduler_.Start();
-  AdvanceBy(Scheduler::SpreadOffset("slow", 10s) + 5200ms);
+  auto p = StartOneCheck("slow", std::make_shared<FakeProbe>(25s), 10s, 5s, 5200ms);
   ASSERT_EQ(p->starts.size(), 1u);
   EXPECT_EQ(Runs("slow", "timeout"), 1);
   EXPECT_EQ(Value("drwatch_check_success", {{"check", "slow"}}), 0);
@@ -374,6 +384,110 @@ PersistedCheck SavedRun(std::chrono::seconds ago, const std::string& kind = "fak
   p.state.samples.push_back({"drwatch_fake_value", "A fake probe's value.", metrics::MetricType::kGauge,
                              {{"extra", "saved"}}, 3});
   return p;
+}
+
+// ---- schedule delay, skipped runs, the kept /metrics head ------------------
+
+const metrics::HistogramValue* Histogram(const std::vector<metrics::Sample>& samples, const std::string& name) {
+  for (const auto& s : samples) {
+    if (s.name == name) return s.histogram.get();
+  }
+  return nullptr;
+}
+
+TEST_F(SchedulerTest, EveryScheduledRunObservesItsStartDelay) {
+  auto cat = NewCatalogue();
+  std::vector<std::shared_ptr<FakeProbe>> probes;
+  for (int i = 0; i < 3; ++i) probes.push_back(AddCheck(*cat, "c" + std::to_string(i), std::make_shared<FakeProbe>(0s)));
+  scheduler_.Apply(cat);
+  scheduler_.Start();
+  AdvanceBy(30s);
+  std::size_t starts = 0;
+  for (const auto& p : probes) starts += p->starts.size();
+  auto samples = Collect();
+  const auto* delay = Histogram(samples, "drwatch_check_schedule_delay_seconds");
+  ASSERT_NE(delay, nullptr);
+  EXPECT_EQ(delay->count, starts);
+  EXPECT_GE(starts, 9u);
+  // Fake time moves in 100 ms steps: no run started later than one step.
+  std::size_t within_step = 0;
+  for (std::size_t i = 0; i < delay->bounds.size() && delay->bounds[i] <= 0.1; ++i) within_step += delay->counts[i];
+  EXPECT_EQ(within_step, starts);
+  for (const auto& s : samples) EXPECT_FALSE(s.name == "drwatch_check_schedule_delay_seconds" && !s.labels.empty())
+      << "no per-check labels";
+}
+
+TEST_F(SchedulerTest, ARunWaitingForASlotPastItsNextTimeIsSkippedNotLate) {
+  auto cat = NewCatalogue();
+  cat->global.max_concurrency = 1;
+  AddCheck(*cat, "hog", std::make_shared<FakeProbe>(25s), 1h, 30s);
+  auto waiter = AddCheck(*cat, "waiter", std::make_shared<FakeProbe>(0s), 10s, 5s);
+  scheduler_.Apply(cat);
+  ASSERT_TRUE(scheduler_.RunNow("hog", [](const RunReport&) {}));  // holds the only slot for 25 s
+  scheduler_.Start();
+  AdvanceBy(26s);
+  ASSERT_EQ(waiter->starts.size(), 1u) << "it starts once the slot frees";
+  auto offset = std::chrono::duration<double>(Scheduler::SpreadOffset("waiter", 10s)).count();
+  int missed = 0;
+  double last_due = offset;
+  while (last_due + 10 <= 25) {
+    last_due += 10;
+    ++missed;
+  }
+  EXPECT_EQ(Runs("waiter", "skipped"), missed) << "each time passed while it waited is a skipped run";
+  const auto* delay = Histogram(Collect(), "drwatch_check_schedule_delay_seconds");
+  ASSERT_NE(delay, nullptr);
+  ASSERT_EQ(delay->count, 1u);
+  EXPECT_NEAR(delay->sum, 25 - last_due, 0.25) << "late only from the latest time it serves";
+  EXPECT_LT(delay->sum, 10);
+}
+
+TEST_F(SchedulerTest, IntervalsPassedDuringAStallAreCountedSkipped) {
+  auto p = StartOneCheck("c", std::make_shared<FakeProbe>(0s), 10s, 5s, 1s);
+  ASSERT_EQ(p->starts.size(), 1u);
+  Clock::Advance(35s);  // the loop did not run for 35 s
+  Settle();
+  EXPECT_EQ(p->starts.size(), 2u) << "one late run for the time it missed";
+  EXPECT_EQ(Runs("c", "skipped"), 2) << "and the two later times that passed meanwhile";
+  const auto* delay = Histogram(Collect(), "drwatch_check_schedule_delay_seconds");
+  ASSERT_NE(delay, nullptr);
+  EXPECT_EQ(delay->count, 2u);
+  EXPECT_NEAR(delay->sum, 26, 0.2) << "the late run's delay is on record";
+}
+
+TEST_F(SchedulerTest, TwoScrapesWithoutAResultGetTheSameBodyAndAResultChangesIt) {
+  auto cat = NewCatalogue();
+  AddCheck(*cat, "a", std::make_shared<FakeProbe>(1s), 10s, 5s);
+  AddCheck(*cat, "b", std::make_shared<FakeProbe>(0s, false), 20s, 5s);
+  scheduler_.Apply(cat);
+  scheduler_.Start();
+  MetricsCache cache;
+  auto scrape = [&] {
+    auto body = cache.Render(
+        scheduler_.generation(), [&](std::vector<metrics::Sample>& out) { return scheduler_.CollectState(out); },
+        [&](std::vector<metrics::Sample>& out) { scheduler_.CollectLive(out); });
+    return body.head->text() + body.tail;
+  };
+  AdvanceBy(20s);
+  ASSERT_EQ(scheduler_.in_flight(), 0) << "scrape between runs: nothing live moves";
+  std::string first = scrape();
+  std::string second = scrape();
+  EXPECT_EQ(first, second);
+  EXPECT_EQ(cache.head_renders(), 1u);
+  auto generation = scheduler_.generation();
+  while (scheduler_.generation() == generation) AdvanceBy(100ms);
+  std::string third = scrape();
+  EXPECT_NE(third, second) << "a result is on the next scrape";
+  EXPECT_EQ(cache.head_renders(), 2u);
+  std::vector<metrics::Sample> all;
+  scheduler_.Collect(all);
+  auto lines = [](const std::string& text) {
+    std::multiset<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) out.insert(line);
+    return out;
+  };
+  EXPECT_EQ(lines(third), lines(metrics::RenderText(all))) << "the split moves families, never changes them";
 }
 
 class ScheduledTest : public SchedulerTest {

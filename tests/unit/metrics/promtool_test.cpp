@@ -63,6 +63,10 @@ std::vector<Sample> RepresentativeSamples() {
       {"drwatch_build_info", "Build version and revision; value is always 1.",
        MetricType::kGauge, {{"version", "0.1.0"}, {"revision", "abc123"}}, 1},
   };
+  auto delay = std::make_shared<HistogramValue>(std::vector<double>{0.001, 0.05, 1});
+  for (double v : {0.0004, 0.02, 0.02, 7.0}) delay->Observe(v);
+  samples.push_back({"drwatch_check_schedule_delay_seconds", "How late scheduled runs started.",
+                     MetricType::kHistogram, {}, 0, delay});
   AppendProcessSamples(samples);
   return samples;
 }

@@ -15,6 +15,20 @@ Sample Counter(std::string name, Labels labels, double value, std::string help =
   return Sample{std::move(name), std::move(help), MetricType::kCounter, std::move(labels), value};
 }
 
+TEST(RenderTextTest, HistogramHasCumulativeBucketsUpToInfSumAndCount) {
+  auto h = std::make_shared<HistogramValue>(std::vector<double>{0.01, 0.1});
+  for (double v : {0.005, 0.01, 0.05, 3.0}) h->Observe(v);
+  Sample s{"drwatch_delay_seconds", "A delay.", MetricType::kHistogram, {}, 0, h};
+  EXPECT_EQ(RenderText({s}),
+            "# HELP drwatch_delay_seconds A delay.\n"
+            "# TYPE drwatch_delay_seconds histogram\n"
+            "drwatch_delay_seconds_count 4\n"
+            "drwatch_delay_seconds_sum 3.065\n"
+            "drwatch_delay_seconds_bucket{le=\"0.01\"} 2\n"
+            "drwatch_delay_seconds_bucket{le=\"0.1\"} 3\n"
+            "drwatch_delay_seconds_bucket{le=\"+Inf\"} 4\n");
+}
+
 TEST(RenderTextTest, EmptyInputRendersNothing) { EXPECT_EQ(RenderText({}), ""); }
 
 TEST(RenderTextTest, CounterKeepsItsNameExactly) {

@@ -130,8 +130,8 @@ class HttpServerTest : public ::testing::Test {
  protected:
   ~HttpServerTest() override { StopAndWait(5s); }
 
-  void StartServer(HttpServerOptions options = LoopbackOptions()) {
-    server_ = std::make_unique<HttpServer>(io_.get_executor(), options, state_.Handlers());
+  void StartServer(HttpServerOptions options = LoopbackOptions(), std::optional<HttpHandlers> handlers = {}) {
+    server_ = std::make_unique<HttpServer>(io_.get_executor(), options, handlers ? *handlers : state_.Handlers());
     server_->Start();
     port_ = server_->LocalEndpoint().port();
     loop_ = std::thread([this] {
@@ -309,6 +309,18 @@ TEST_F(HttpServerTest, GzipRoundTrip) {
   EXPECT_EQ(response.Header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
   EXPECT_LT(response.body.size(), large.size() / 4);
   EXPECT_EQ(test::Gunzip(response.body), large);
+}
+
+TEST_F(HttpServerTest, AKeptHeadAndAFreshTailMakeTheBody) {
+  auto head = std::make_shared<const SharedText>("# TYPE a gauge\na 1\n");
+  int calls = 0;
+  HttpHandlers handlers = state_.Handlers();
+  handlers.metrics = [&] { return MetricsBody(head, "# TYPE b gauge\nb " + std::to_string(++calls) + "\n"); };
+  StartServer(LoopbackOptions(), handlers);
+  EXPECT_EQ(Get("/metrics").body, "# TYPE a gauge\na 1\n# TYPE b gauge\nb 1\n");
+  HttpResponse zipped = Get("/metrics", {{"Accept-Encoding", "gzip"}});
+  EXPECT_EQ(zipped.Header("Content-Encoding"), "gzip");
+  EXPECT_EQ(test::Gunzip(zipped.body), "# TYPE a gauge\na 1\n# TYPE b gauge\nb 2\n");
 }
 
 TEST_F(HttpServerTest, GzipFollowsAcceptEncoding) {
