@@ -253,6 +253,8 @@ class DecryptCommandTest : public testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
   void Write(const std::string& name, const std::string& text) {
     std::ofstream(dir_ / name, std::ios::binary) << text;
+    // Owner only: a key file every user can read is refused.
+    std::filesystem::permissions(dir_ / name, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   }
   // Runs the command with stdout to a file; returns status, output, error.
   std::tuple<int, std::string, std::string> Run(const std::string& file, const std::string& key) {
