@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "backup/digest.hpp"
+#include "common/blocking.hpp"
 #include "backup/encryption.hpp"
 #include "backup/runs.hpp"
 #include "config/node_reader.hpp"
@@ -31,6 +32,44 @@ struct LiveSchema {
   std::string sql;
 };
 
+// What the blocking pool works out from the live and the stored schema.
+struct Comparison {
+  std::string error;  // the stored file does not verify or decrypt
+  std::string live_hash;
+  bool drift = false;
+  std::string diff;  // bounded unified diff, when drift
+  std::size_t changed = 0;
+};
+
+// Verifies the stored schema.sql (its SHA-256, then decrypts a .enc), then
+// normalises both sides, hashes them and diffs them. Runs on the pool.
+Comparison CompareOffLoop(std::string live, std::string stored, const backup::ManifestFile& file,
+                          const std::string& name, const backup::KeyRing& keys, const std::string& run) {
+  Comparison out;
+  if (file.name.empty() || file.sha256 != backup::Sha256Hex(stored)) {
+    out.error = "checksum mismatch: " + name + " of run " + run;
+    return out;
+  }
+  if (name != "schema.sql") {
+    auto plain = backup::DecryptBuffer(keys, name, stored, out.error);
+    if (!plain) {
+      out.error += " (run " + run + ")";
+      return out;
+    }
+    stored = std::move(*plain);
+  }
+  std::string normal_live = restore::NormaliseSchema(live);
+  std::string normal_stored = restore::NormaliseSchema(stored);
+  out.live_hash = backup::Sha256Hex(normal_live);
+  out.drift = out.live_hash != backup::Sha256Hex(normal_stored);
+  if (out.drift) {
+    auto diff = restore::UnifiedDiff(normal_stored, normal_live, "backup " + run + " schema.sql", "live schema", kDiffLines);
+    out.diff = std::move(diff.text);
+    out.changed = diff.changed;
+  }
+  return out;
+}
+
 class PostgresSchemaDrift final : public Probe {
  public:
   explicit PostgresSchemaDrift(std::string backup) : backup_(std::move(backup)) {}
@@ -47,17 +86,17 @@ class PostgresSchemaDrift final : public Probe {
     std::string name = file ? file->name : "schema.sql";
     auto stored = co_await backend.Get(backup::RunKey(backup_, latest.manifest.run, name), kMaxSchemaBytes);
     if (!stored.ok()) co_return ProbeResult::Fail(name + " of run " + latest.manifest.run + ": " + stored.error);
-    if (!file || file->sha256 != backup::Sha256Hex(stored.data)) {
-      co_return ProbeResult::Fail("checksum mismatch: " + name + " of run " + latest.manifest.run);
-    }
-    if (name != "schema.sql") {
-      std::string error;
-      auto plain = backup::DecryptBuffer(keys_, name, stored.data, error);
-      if (!plain) co_return ProbeResult::Fail(error + " (run " + latest.manifest.run + ")");
-      stored.data = std::move(*plain);
-    }
-    co_return Compare(ctx, restore::NormaliseSchema(live.sql), restore::NormaliseSchema(stored.data),
-                      latest.manifest.run);
+    // Up to 64 MiB each to verify, decrypt, normalise, hash and diff: on the
+    // pool, never on the loop (a big schema must not delay a scrape).
+    auto compare = [live = std::move(live.sql), stored = std::move(stored.data), file = file ? *file : backup::ManifestFile{},
+                    name, keys = keys_, run = latest.manifest.run]() mutable {
+      return CompareOffLoop(std::move(live), std::move(stored), file, name, keys, run);
+    };
+    auto drop = [](Comparison) {};  // named: GCC 12 destroys a lambda temporary in co_await twice
+    auto compared = co_await RunBlocking(ctx.pool, std::move(compare), drop);
+    if (!compared) co_return ProbeResult::Fail("cancelled");
+    if (!compared->error.empty()) co_return ProbeResult::Fail(compared->error);
+    co_return Judge(ctx, *compared, latest.manifest.run);
   }
 
   std::vector<TargetReference> ReferencedTargets() const override {
@@ -89,28 +128,27 @@ class PostgresSchemaDrift final : public Probe {
     co_return LiveSchema{dumped.error, std::move(dumped.out)};
   }
 
-  ProbeResult Compare(RunContext& ctx, const std::string& live, const std::string& stored, const std::string& run) {
-    std::string live_hash = backup::Sha256Hex(live);
+  // On the loop: what only this check remembers (when the live schema last
+  // changed, whether this drift was logged already).
+  ProbeResult Judge(RunContext& ctx, const Comparison& c, const std::string& run) {
     double now = ToUnixSeconds(Clock::WallNow());
     // When drwatchd first saw this live schema: the last change it can vouch for.
-    if (live_hash != live_hash_) last_change_ = now;
-    bool drift = live_hash != backup::Sha256Hex(stored);
-    ProbeResult out = drift ? ProbeResult::Fail("") : ProbeResult::Ok();
-    if (drift) {
-      auto diff = restore::UnifiedDiff(stored, live, "backup " + run + " schema.sql", "live schema", kDiffLines);
-      out.reason = "live schema differs from backup " + run + ": " + std::to_string(diff.changed) + " lines changed";
-      out.details = diff.text;
+    if (c.live_hash != live_hash_) last_change_ = now;
+    ProbeResult out = c.drift ? ProbeResult::Fail("") : ProbeResult::Ok();
+    if (c.drift) {
+      out.reason = "live schema differs from backup " + run + ": " + std::to_string(c.changed) + " lines changed";
+      out.details = c.diff;
       // Once per change, not every run.
-      if (live_hash != live_hash_ || run != logged_run_) {
-        spdlog::warn("check {}: {}\n{}", ctx.check_name, out.reason, diff.text);
+      if (c.live_hash != live_hash_ || run != logged_run_) {
+        spdlog::warn("check {}: {}\n{}", ctx.check_name, out.reason, c.diff);
         logged_run_ = run;
       }
     } else {
       out.reason = "live schema matches backup " + run;
     }
-    live_hash_ = live_hash;
+    live_hash_ = c.live_hash;
     out.samples.push_back({"drwatch_schema_drift", "1 when the live schema differs from the newest backup's schema.sql.",
-                           metrics::MetricType::kGauge, {}, drift ? 1.0 : 0.0});
+                           metrics::MetricType::kGauge, {}, c.drift ? 1.0 : 0.0});
     out.samples.push_back({"drwatch_schema_last_change_timestamp_seconds",
                            "When drwatchd first saw the current live schema (unix time).", metrics::MetricType::kGauge,
                            {}, last_change_});

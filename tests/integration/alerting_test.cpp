@@ -343,7 +343,7 @@ TEST_F(AlertingEndToEnd, RulesEvaluateCleanlyAndEveryDashboardQueryRuns) {
   // (storage, backup, drill and drift checks: their own tests assert the
   // names).
   auto other_kind = [](const std::string& name) {
-    for (const char* prefix : {"drwatch_backup_", "drwatch_restore_", "drwatch_schema_"}) {
+    for (const char* prefix : {"drwatch_backup_", "drwatch_restore_", "drwatch_schema_", "drwatch_baseline_"}) {
       if (name.starts_with(prefix)) return true;
     }
     return false;

@@ -303,6 +303,8 @@ TEST_F(BackupS3Test, ADumpLargerThanAPartGoesThroughMultipart) {
 TEST_F(BackupS3Test, AnEncryptedMultipartBackupWithSseThenADrill) {
   SeedBig();
   std::ofstream(dir_ + "/backup.key") << backup::GenerateKeyBase64() << "\n";
+  std::filesystem::permissions(dir_ + "/backup.key",  // a secret: owner only, or it is refused
+                               std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   std::string enc = ", encryption: {key: \"${file:" + dir_ + "/backup.key}\"}";
   std::string text = Catalogue("  - {name: bigdump, kind: backup.pg_dump, target: big, storage: backups, "
                                "tables: [public.blobs]" + enc + "}\n"
