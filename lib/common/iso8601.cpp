@@ -32,6 +32,10 @@ bool Expect(std::string_view text, std::size_t& pos, char c) {
 std::optional<TimePoint> Compose(int y, int mo, int d, int h, int mi, int s, std::chrono::microseconds frac,
                                  std::chrono::seconds offset) {
   using namespace std::chrono;
+  // system_clock counts nanoseconds in 64 bits: about 1678 to 2261. A year
+  // outside (from a hostile manifest or S3 listing) would overflow into
+  // undefined behaviour (UBSan under manifest_fuzz and s3_xml_fuzz).
+  if (y < 1700 || y > 2250) return std::nullopt;
   year_month_day ymd{year(y), month(static_cast<unsigned>(mo)), day(static_cast<unsigned>(d))};
   if (!ymd.ok() || h > 23 || mi > 59 || s > 60) return std::nullopt;  // 60: a leap second
   return sys_days(ymd) + hours(h) + minutes(mi) + seconds(s) + frac - offset;

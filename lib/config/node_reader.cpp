@@ -70,7 +70,9 @@ NodeReader::NodeReader(YAML::Node node, std::string path, Diagnostics& diag)
   }
   std::map<std::string, YAML::Mark, std::less<>> seen;
   for (auto it = node_.begin(); it != node_.end(); ++it) {
-    const YAML::Node& key = it->first;
+    // A copy: the iterator hands out a temporary pair, so a reference to its
+    // member dangles at the end of the statement (ASan under catalogue_fuzz).
+    YAML::Node key = it->first;
     if (!key.IsScalar()) {
       diag_.Error(key.Mark(), path_, "keys must be strings");
       continue;
@@ -286,7 +288,7 @@ std::vector<std::string> NodeReader::Keys() {
   if (!valid_) return out;
   for (auto it = node_.begin(); it != node_.end(); ++it) {
     if (!it->first.IsScalar()) continue;
-    const std::string& key = it->first.Scalar();
+    std::string key = it->first.Scalar();
     if (std::find(out.begin(), out.end(), key) != out.end()) continue;
     out.push_back(key);
     read_.insert(key);
@@ -301,7 +303,7 @@ void NodeReader::Finish() {
   std::set<std::string, std::less<>> reported;
   for (auto it = node_.begin(); it != node_.end(); ++it) {
     if (!it->first.IsScalar()) continue;
-    const std::string& key = it->first.Scalar();
+    std::string key = it->first.Scalar();
     if (read_.contains(key) || !reported.insert(key).second) continue;
     diag_.Error(it->first.Mark(), PathOf(key), "unknown key");
   }

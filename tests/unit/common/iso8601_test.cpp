@@ -33,6 +33,17 @@ TEST(ParseIso8601, RejectsEverythingElse) {
   }
 }
 
+// Years that system_clock's nanoseconds cannot hold are refused, not
+// overflowed (found by manifest_fuzz and s3_xml_fuzz: "3026-12-05T…").
+TEST(ParseIso8601, RefusesYearsOutsideTheClocksRange) {
+  for (const char* bad : {"3026-12-05T02:30:00.120Z", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
+                          "1600-01-01T00:00:00Z"}) {
+    EXPECT_FALSE(ParseIso8601(bad)) << bad;
+  }
+  EXPECT_TRUE(ParseIso8601("2250-12-31T23:59:59Z"));
+  EXPECT_TRUE(ParseIso8601("1970-01-01T00:00:00Z"));
+}
+
 TEST(ParseHttpDate, ReadsImfFixdate) {
   EXPECT_EQ(ParseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT"), At(784111777));
   EXPECT_FALSE(ParseHttpDate("Sunday, 06-Nov-94 08:49:37 GMT"));
