@@ -180,7 +180,9 @@ WebConfigLoad LoadWebConfigText(const std::string& text, const std::string& file
   net::WebConfig out;
   YAML::Mark tls_mark;
   if (auto root = ParseDocument(text, diag)) {
-    if ((*root)["tls_server_config"]) tls_mark = (*root)["tls_server_config"].Mark();
+    // Only a mapping has keys: operator[] on a scalar throws (web_config_fuzz
+    // found "foo" as a whole file killing the daemon); NodeReader reports it.
+    if (root->IsMap() && (*root)["tls_server_config"]) tls_mark = (*root)["tls_server_config"].Mark();
     NodeReader r(*root, "", diag);
     if (auto tls = r.Map("tls_server_config")) out.tls = ParseTls(*tls);
     if (auto users = r.Map("basic_auth_users")) {
