@@ -8,6 +8,8 @@
 #include <cctype>
 #include <map>
 
+#include "common/text.hpp"
+
 namespace drwatch::aws {
 namespace {
 
@@ -15,12 +17,6 @@ constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256";
 
 bool IsUnreserved(unsigned char c) {
   return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // Trims and collapses every run of whitespace (folded continuation lines
@@ -48,7 +44,7 @@ struct CanonicalHeaders {
 CanonicalHeaders Canonicalize(const Headers& headers) {
   std::map<std::string, std::string> joined;  // sorted by lower-case name
   for (const auto& [name, value] : headers) {
-    auto [it, inserted] = joined.emplace(Lower(name), CanonicalValue(value));
+    auto [it, inserted] = joined.emplace(AsciiLower(name), CanonicalValue(value));
     if (!inserted) it->second += "," + CanonicalValue(value);
   }
   CanonicalHeaders out;

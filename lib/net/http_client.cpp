@@ -28,6 +28,7 @@
 #include <limits>
 
 #include "drwatch/version.hpp"
+#include "common/text.hpp"
 
 namespace drwatch::net {
 
@@ -45,14 +46,8 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kHeaderLimit = 64 * 1024;
 constexpr std::size_t kChunk = 16 * 1024;
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && Lower(a) == Lower(b);
+  return a.size() == b.size() && AsciiLower(a) == AsciiLower(b);
 }
 
 bool IsHostChar(char c) {
@@ -375,7 +370,7 @@ std::optional<Url> ParseUrl(std::string_view text, std::string& error) {
     return std::nullopt;
   }
   Url url;
-  url.scheme = Lower(text.substr(0, scheme_end));
+  url.scheme = AsciiLower(text.substr(0, scheme_end));
   if (url.scheme != "http" && url.scheme != "https") {
     error = "unsupported scheme \"" + url.scheme + "\" (use http or https)";
     return std::nullopt;

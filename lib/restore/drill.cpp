@@ -17,6 +17,7 @@
 #include "restore/roles.hpp"
 #include "restore/structure.hpp"
 #include "targets/postgres_target.hpp"
+#include "common/text.hpp"
 
 namespace drwatch::restore {
 namespace {
@@ -27,11 +28,6 @@ using namespace boost::asio::experimental::awaitable_operators;
 constexpr std::size_t kMaxIdentifier = 63;  // PostgreSQL's NAMEDATALEN - 1
 constexpr std::size_t kMaxListing = 64 * 1024 * 1024;
 constexpr auto kCleanupLimit = std::chrono::minutes(5);
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // "drwatch_drill_<check>_", the check cut so a whole name fits in 63 bytes.
 std::string ScratchPrefix(const std::string& check) {
@@ -258,7 +254,7 @@ class Drill {
 }  // namespace
 
 std::string ScratchDatabaseName(const std::string& check, std::chrono::system_clock::time_point start) {
-  return ScratchPrefix(check) + Lower(backup::RunId(start));
+  return ScratchPrefix(check) + AsciiLower(backup::RunId(start));
 }
 
 asio::awaitable<DrillReport> RunDrill(probes::RunContext& ctx, storage::Backend& store, const DrillSpec& spec) {
