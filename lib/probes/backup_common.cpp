@@ -13,6 +13,7 @@
 #include "common/redact.hpp"
 #include "config/node_reader.hpp"
 #include "drwatch/version.hpp"
+#include "metrics/families.hpp"
 #include "probes/history.hpp"
 
 namespace drwatch::probes {
@@ -106,25 +107,17 @@ void AddSamples(const backup::Manifest& m, std::chrono::system_clock::time_point
   double age = std::max(0.0, std::chrono::duration<double>(now - m.started_at).count());
   double duration = std::chrono::duration<double>(m.finished_at - m.started_at).count();
   out.observed = age;
-  out.samples.push_back({"drwatch_backup_last_success_timestamp_seconds",
-                         "When the newest complete backup run finished (unix time).", metrics::MetricType::kGauge,
-                         {}, UnixSeconds(m.finished_at)});
-  out.samples.push_back({"drwatch_backup_duration_seconds", "How long the newest complete backup run took.",
-                         metrics::MetricType::kGauge, {}, duration});
+  out.samples.push_back(metrics::kBackupLastSuccessTimestampSeconds.Make(UnixSeconds(m.finished_at)));
+  out.samples.push_back(metrics::kBackupDurationSeconds.Make(duration));
   double bytes = 0;
   for (const auto& f : m.files) {
     bytes += static_cast<double>(f.size);
-    out.samples.push_back({"drwatch_backup_size_bytes", "Size of each file of the newest complete backup run.",
-                           metrics::MetricType::kGauge, {{"file", f.name}}, static_cast<double>(f.size)});
+    out.samples.push_back(metrics::kBackupSizeBytes.Make(static_cast<double>(f.size), {{"file", f.name}}));
   }
   if (duration > 0) {
-    out.samples.push_back({"drwatch_backup_throughput_bytes_per_second",
-                           "Bytes stored per second of the newest complete backup run (all its files over its duration).",
-                           metrics::MetricType::kGauge, {}, bytes / duration});
+    out.samples.push_back(metrics::kBackupThroughputBytesPerSecond.Make(bytes / duration));
   }
-  out.samples.push_back({"drwatch_data_age_seconds",
-                         "Age of the newest complete backup (since its snapshot was taken), as of the last run.",
-                         metrics::MetricType::kGauge, {}, age});
+  out.samples.push_back(metrics::kDataAgeSeconds.Make(age));
 }
 
 std::string Details(const std::string& location, const backup::Manifest& m) {

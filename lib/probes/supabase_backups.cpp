@@ -11,6 +11,8 @@
 
 #include "common/iso8601.hpp"
 #include "config/node_reader.hpp"
+#include "metrics/families.hpp"
+#include "probes/data_age.hpp"
 #include "probes/http_probes.hpp"
 #include "targets/supabase_target.hpp"
 
@@ -23,11 +25,6 @@ using std::chrono::system_clock;
 constexpr std::size_t kBodyLimit = 4 * 1024 * 1024;
 constexpr std::chrono::seconds kDefaultRetryAfter{60};
 constexpr std::chrono::seconds kMaxRetryAfter{3600};
-
-std::string FormatAge(double seconds) {
-  auto ms = seconds >= 1 ? std::llround(seconds) * 1000 : std::llround(seconds * 1000);
-  return config::FormatDuration(config::Duration(std::max<long long>(ms, 1)));
-}
 
 // Retry-After in seconds or as an HTTP date; 60 s when absent or unreadable.
 std::chrono::seconds RetryAfter(const net::HttpResult& response) {
@@ -108,8 +105,7 @@ class SupabaseBackups final : public Probe {
   }
 
   void StaticSamples(std::vector<metrics::Sample>& out) const override {
-    out.push_back({"drwatch_data_max_age_seconds", "The check's max_age: the oldest data allowed.",
-                   metrics::MetricType::kGauge, {}, config::ToSeconds(max_age_)});
+    out.push_back(MaxAgeSample(max_age_));
   }
 
  private:
@@ -125,8 +121,7 @@ class SupabaseBackups final : public Probe {
     if (!backups.error.empty()) return ProbeResult::Fail(backups.error);
     ProbeResult out = Judge(backups, response);
     if (backups.pitr_enabled) {
-      out.samples.push_back({"drwatch_supabase_pitr_enabled", "1 if point-in-time recovery is enabled.",
-                             metrics::MetricType::kGauge, {}, *backups.pitr_enabled ? 1.0 : 0.0});
+      out.samples.push_back(metrics::kSupabasePitrEnabled.Make(*backups.pitr_enabled ? 1.0 : 0.0));
     }
     return out;
   }
@@ -141,15 +136,13 @@ class SupabaseBackups final : public Probe {
     }
     auto now = ParseHttpDate(response.Header("Date")).value_or(Clock::WallNow());
     double age = std::max(0.0, std::chrono::duration<double>(now - *backups.newest).count());
-    std::string text = "newest completed backup is " + FormatAge(age) + " old";
+    std::string text = "newest completed backup is " + config::FormatAge(age) + " old";
     ProbeResult out = age <= config::ToSeconds(max_age_)
                           ? ProbeResult::Ok()
                           : ProbeResult::Fail(text + ", max_age " + config::FormatDuration(max_age_));
     if (out.success) out.reason = text;
     out.observed = age;
-    out.samples.push_back({"drwatch_data_age_seconds",
-                           "Age of the newest data the check found, as of its last run.",
-                           metrics::MetricType::kGauge, {}, age});
+    out.samples.push_back(metrics::kDataAgeSeconds.Make(age));
     return out;
   }
 
