@@ -54,6 +54,8 @@ constexpr const Family* kAll[] = {
     &kHttpStatusCode,
     &kHttpTlsCertExpiryTimestampSeconds,
     &kSupabasePitrEnabled,
+    &kSupabasePitrWindowSeconds,
+    &kSupabaseMinPitrWindowSeconds,
     &kStorageFreeBytes,
     &kStorageFreeInodes,
     &kStorageReplicationLagSeconds,

@@ -181,6 +181,12 @@ inline constexpr Family kHttpTlsCertExpiryTimestampSeconds{
     "When the server's TLS certificate expires (unix time).", "check,target"};
 inline constexpr Family kSupabasePitrEnabled{"drwatch_supabase_pitr_enabled", kGauge,
                                              "1 if point-in-time recovery is enabled.", "check,target"};
+inline constexpr Family kSupabasePitrWindowSeconds{
+    "drwatch_supabase_pitr_window_seconds", kGauge,
+    "Point-in-time recovery window: newest minus earliest restorable point.", "check,target"};
+inline constexpr Family kSupabaseMinPitrWindowSeconds{
+    "drwatch_supabase_min_pitr_window_seconds", kGauge,
+    "The check's min_pitr_window: the shortest point-in-time recovery window allowed.", "check,target"};
 
 // ---- Probes: storage ----------------------------------------------------------
 inline constexpr Family kStorageFreeBytes{"drwatch_storage_free_bytes", kGauge,
