@@ -14,6 +14,7 @@
 #include "config/web_config.hpp"
 #include "drwatch/version.hpp"
 #include "common/text.hpp"
+#include "metrics/families.hpp"
 #include "metrics/process.hpp"
 
 namespace drwatch::daemon {
@@ -295,37 +296,23 @@ std::string App::Apply(config::LoadResult loaded, const std::map<std::string, en
 net::MetricsBody App::RenderMetrics() {
   auto head = [this](std::vector<metrics::Sample>& samples) {
     double changes_at = scheduler_.CollectState(samples);
-    using metrics::MetricType;
-    samples.push_back({"drwatch_build_info", "drwatchd version and revision (value is always 1).",
-                       MetricType::kGauge, {{"version", kVersion}, {"revision", kRevision}}, 1});
-    samples.push_back({"drwatch_config_last_reload_successful",
-                       "1 if the last catalogue (re)load succeeded, else 0.", MetricType::kGauge, {},
-                       last_reload_ok_ ? 1.0 : 0.0});
-    samples.push_back({"drwatch_config_last_reload_success_timestamp_seconds",
-                       "When the catalogue was last loaded successfully (unix time).", MetricType::kGauge,
-                       {}, last_reload_success_});
+    samples.push_back(metrics::kBuildInfo.Make(1, {{"version", kVersion}, {"revision", kRevision}}));
+    samples.push_back(metrics::kConfigLastReloadSuccessful.Make(last_reload_ok_ ? 1.0 : 0.0));
+    samples.push_back(metrics::kConfigLastReloadSuccessTimestampSeconds.Make(last_reload_success_));
     engine::AppendShardInfo(options_.shard, samples);
     return changes_at;
   };
   auto tail = [this](std::vector<metrics::Sample>& samples) {
     scheduler_.CollectLive(samples);
     loop_lag_.Collect(samples);
-    using metrics::MetricType;
     if (http_) {
       net::HttpServerStats http = http_->Stats();
-      samples.push_back({"drwatch_http_open_connections",
-                         "HTTP connections open now (at most --web.max-connections).", MetricType::kGauge, {},
-                         static_cast<double>(http.open_connections)});
-      samples.push_back({"drwatch_http_max_connections", "--web.max-connections: HTTP connections allowed at once.",
-                         MetricType::kGauge, {}, static_cast<double>(options_.max_connections)});
-      samples.push_back({"drwatch_http_connections_closed_at_limit_total",
-                         "HTTP connections closed to stay within --web.max-connections (the one idle the longest, "
-                         "or a newcomer when all were busy).",
-                         MetricType::kCounter, {}, static_cast<double>(http.closed_at_limit_total)});
+      samples.push_back(metrics::kHttpOpenConnections.Make(static_cast<double>(http.open_connections)));
+      samples.push_back(metrics::kHttpMaxConnections.Make(static_cast<double>(options_.max_connections)));
+      samples.push_back(
+          metrics::kHttpConnectionsClosedAtLimitTotal.Make(static_cast<double>(http.closed_at_limit_total)));
     }
-    samples.push_back({"drwatch_log_messages_dropped_total",
-                       "Log lines dropped because the log writer's queue was full (stderr or journald too slow).",
-                       MetricType::kCounter, {}, static_cast<double>(DroppedLogLines())});
+    samples.push_back(metrics::kLogMessagesDroppedTotal.Make(static_cast<double>(DroppedLogLines())));
     metrics::AppendProcessSamples(samples);
   };
   return metrics_cache_.Render(scheduler_.generation() + reloads_, head, tail);

@@ -1,4 +1,5 @@
 #include "engine/loop_lag.hpp"
+#include "metrics/families.hpp"
 
 #include <algorithm>
 
@@ -70,10 +71,7 @@ void LoopLagMonitor::Stop() {
 
 void LoopLagMonitor::Collect(std::vector<metrics::Sample>& out) {
   double worst = std::chrono::duration<double>(state_->worst.Worst(Clock::now())).count();
-  out.push_back({"drwatch_event_loop_lag_seconds",
-                 "Worst lateness of the event loop's 100 ms heartbeat timer over the last 10 s: how long "
-                 "something kept the loop from running.",
-                 metrics::MetricType::kGauge, {}, worst});
+  out.push_back(metrics::kEventLoopLagSeconds.Make(worst));
 }
 
 }  // namespace drwatch::engine

@@ -1,4 +1,5 @@
 #include "engine/objectives.hpp"
+#include "metrics/families.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -61,18 +62,12 @@ double ObjectiveChangesAt(const config::Objective& objective, const std::vector<
 void AppendObjectiveSamples(const config::Objective& objective, const ObjectiveStatus& status,
                             std::vector<metrics::Sample>& out) {
   metrics::Labels labels{{"objective", objective.kind}, {"name", objective.name}};
-  out.push_back({"drwatch_objective_target_seconds",
-                 "Recovery objective from the catalogue (RPO: data loss allowed, RTO: recovery time allowed).",
-                 metrics::MetricType::kGauge, labels, status.target_seconds});
+  out.push_back(metrics::kObjectiveTargetSeconds.Make(status.target_seconds, labels));
   if (status.observed) {
-    out.push_back({"drwatch_objective_observed_seconds",
-                   "Worst value reported by the checks that feed the objective.",
-                   metrics::MetricType::kGauge, labels, *status.observed});
+    out.push_back(metrics::kObjectiveObservedSeconds.Make(*status.observed, labels));
   }
   if (status.met) {
-    out.push_back({"drwatch_objective_met",
-                   "1 when the objective is met, 0 when observed exceeds target or a feeding check fails or is stale.",
-                   metrics::MetricType::kGauge, labels, *status.met ? 1.0 : 0.0});
+    out.push_back(metrics::kObjectiveMet.Make(*status.met ? 1.0 : 0.0, labels));
   }
 }
 

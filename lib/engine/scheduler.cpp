@@ -15,6 +15,7 @@
 #include "engine/objectives.hpp"
 #include "engine/run_lock.hpp"
 #include "engine/state_store.hpp"
+#include "metrics/families.hpp"
 
 namespace drwatch::engine {
 
@@ -581,32 +582,22 @@ void Scheduler::Collect(std::vector<metrics::Sample>& out) const {
 }
 
 double Scheduler::CollectState(std::vector<metrics::Sample>& out) const {
-  using metrics::MetricType;
   double changes_at = std::numeric_limits<double>::infinity();
   for (const auto& e : entries_) {
     const CheckState& s = *e->state;
     auto labels = CheckLabels(e->spec);
-    out.push_back({"drwatch_check_interval_seconds", "Configured interval between runs of the check.",
-                   MetricType::kGauge, labels, config::ToSeconds(e->spec.interval)});
-    out.push_back({"drwatch_check_timeout_seconds", "Configured deadline of one run of the check.",
-                   MetricType::kGauge, labels, config::ToSeconds(e->spec.timeout)});
+    out.push_back(metrics::kCheckIntervalSeconds.Make(config::ToSeconds(e->spec.interval), labels));
+    out.push_back(metrics::kCheckTimeoutSeconds.Make(config::ToSeconds(e->spec.timeout), labels));
     if (s.has_result) {
-      out.push_back({"drwatch_check_success", "1 if the check's last run succeeded, else 0.",
-                     MetricType::kGauge, labels, s.success ? 1.0 : 0.0});
-      out.push_back({"drwatch_check_duration_seconds", "Duration of the check's last run.",
-                     MetricType::kGauge, labels, s.last_duration_seconds});
-      out.push_back({"drwatch_check_last_run_timestamp_seconds", "When the check's last run ended (unix time).",
-                     MetricType::kGauge, labels, s.last_run_timestamp});
-      out.push_back({"drwatch_check_last_success_timestamp_seconds",
-                     "When the check last succeeded (unix time); 0 if it never has.", MetricType::kGauge,
-                     labels, s.last_success_timestamp.value_or(0)});
+      out.push_back(metrics::kCheckSuccess.Make(s.success ? 1.0 : 0.0, labels));
+      out.push_back(metrics::kCheckDurationSeconds.Make(s.last_duration_seconds, labels));
+      out.push_back(metrics::kCheckLastRunTimestampSeconds.Make(s.last_run_timestamp, labels));
+      out.push_back(metrics::kCheckLastSuccessTimestampSeconds.Make(s.last_success_timestamp.value_or(0), labels));
     }
     for (auto r : {RunResult::kSuccess, RunResult::kFailure, RunResult::kTimeout, RunResult::kSkipped}) {
       auto with_result = labels;
       with_result.emplace_back("result", ToString(r));
-      out.push_back({"drwatch_check_runs_total",
-                     "Runs of the check by result (skipped: still running when due, or its run lock held).",
-                     MetricType::kCounter, with_result, static_cast<double>(s.runs[static_cast<int>(r)])});
+      out.push_back(metrics::kCheckRunsTotal.Make(static_cast<double>(s.runs[static_cast<int>(r)]), with_result));
     }
     out.insert(out.end(), s.samples.begin(), s.samples.end());
     std::vector<metrics::Sample> fixed;
@@ -619,18 +610,10 @@ double Scheduler::CollectState(std::vector<metrics::Sample>& out) const {
 }
 
 void Scheduler::CollectLive(std::vector<metrics::Sample>& out) const {
-  using metrics::MetricType;
-  out.push_back({"drwatch_check_schedule_delay_seconds",
-                 "How late scheduled runs started: actual start minus planned start (a run that cannot "
-                 "start before its next planned start is counted in drwatch_check_runs_total{result=\"skipped\"} "
-                 "instead).",
-                 MetricType::kHistogram, {}, 0, schedule_delay_});
-  out.push_back({"drwatch_scheduler_runs_in_flight", "Check runs in flight now.", MetricType::kGauge, {},
-                 static_cast<double>(in_flight_)});
+  out.push_back(metrics::kCheckScheduleDelaySeconds.Make(schedule_delay_));
+  out.push_back(metrics::kSchedulerRunsInFlight.Make(static_cast<double>(in_flight_)));
   if (writer_) {
-    out.push_back({"drwatch_state_write_errors_total",
-                   "Check states that could not be saved under --storage.path.", MetricType::kCounter, {},
-                   static_cast<double>(writer_->write_errors())});
+    out.push_back(metrics::kStateWriteErrorsTotal.Make(static_cast<double>(writer_->write_errors())));
   }
 }
 

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common/hash.hpp"
+#include "metrics/families.hpp"
 
 namespace drwatch::engine {
 namespace {
@@ -69,11 +70,8 @@ std::shared_ptr<const config::Catalogue> ShardCatalogue(std::shared_ptr<const co
 }
 
 void AppendShardInfo(Shard shard, std::vector<metrics::Sample>& out) {
-  out.push_back({"drwatch_shard_info",
-                 "The shard this instance runs (--shard=i/N; shard 0 of 1 when unsharded), value always 1.",
-                 metrics::MetricType::kGauge,
-                 {{"shard", std::to_string(shard.index)}, {"shards", std::to_string(shard.count)}},
-                 1});
+  out.push_back(
+      metrics::kShardInfo.Make(1, {{"shard", std::to_string(shard.index)}, {"shards", std::to_string(shard.count)}}));
 }
 
 }  // namespace drwatch::engine

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "common/atomic_file.hpp"
+#include "metrics/families.hpp"
 
 namespace drwatch::engine {
 namespace json = boost::json;
@@ -71,6 +72,11 @@ std::vector<metrics::Sample> DecodeSamples(const json::array& in) {
     s.name = json::value_to<std::string>(o.at("name"));
     s.help = json::value_to<std::string>(o.at("help"));
     s.type = o.at("type").as_string() == "counter" ? metrics::MetricType::kCounter : metrics::MetricType::kGauge;
+    // A file saved by an older version may carry another HELP: the declared one wins.
+    if (const metrics::Family* family = metrics::FindFamily(s.name)) {
+      s.help = family->help;
+      s.type = family->type;
+    }
     for (const auto& [k, v] : o.at("labels").as_object()) s.labels.emplace_back(k, json::value_to<std::string>(v));
     s.value = o.at("value").to_number<double>();
     out.push_back(std::move(s));

@@ -1,5 +1,7 @@
 #include "metrics/process.hpp"
 
+#include "metrics/families.hpp"
+
 #include <dirent.h>
 #include <unistd.h>
 
@@ -95,11 +97,6 @@ std::optional<double> MaxFdsSoftLimit() {
   return std::nullopt;
 }
 
-void Add(std::vector<Sample>& out, const char* name, const char* help, MetricType type,
-         double value) {
-  out.push_back(Sample{name, help, type, {}, value});
-}
-
 }  // namespace
 
 void AppendProcessSamples(std::vector<Sample>& out) {
@@ -111,24 +108,18 @@ void AppendProcessSamples(std::vector<Sample>& out) {
   } catch (const std::exception&) {  // std::stod on a malformed field
   }
   if (stat) {
-    Add(out, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-        MetricType::kCounter, (stat->utime_ticks + stat->stime_ticks) / kTicksPerSecond);
-    Add(out, "process_resident_memory_bytes", "Resident memory size in bytes.",
-        MetricType::kGauge, stat->rss_pages * kPageSize);
-    Add(out, "process_virtual_memory_bytes", "Virtual memory size in bytes.", MetricType::kGauge,
-        stat->vsize_bytes);
+    out.push_back(kProcessCpuSecondsTotal.Make((stat->utime_ticks + stat->stime_ticks) / kTicksPerSecond));
+    out.push_back(kProcessResidentMemoryBytes.Make(stat->rss_pages * kPageSize));
+    out.push_back(kProcessVirtualMemoryBytes.Make(stat->vsize_bytes));
     if (auto boot = BootTimeSeconds()) {
-      Add(out, "process_start_time_seconds",
-          "Start time of the process since unix epoch in seconds.", MetricType::kGauge,
-          *boot + stat->start_ticks / kTicksPerSecond);
+      out.push_back(kProcessStartTimeSeconds.Make(*boot + stat->start_ticks / kTicksPerSecond));
     }
   }
   if (auto open = CountOpenFds()) {
-    Add(out, "process_open_fds", "Number of open file descriptors.", MetricType::kGauge, *open);
+    out.push_back(kProcessOpenFds.Make(*open));
   }
   if (auto max = MaxFdsSoftLimit()) {
-    Add(out, "process_max_fds", "Maximum number of open file descriptors.", MetricType::kGauge,
-        *max);
+    out.push_back(kProcessMaxFds.Make(*max));
   }
 }
 

@@ -13,7 +13,10 @@
 #include "common/redact.hpp"
 #include "config/node_reader.hpp"
 #include "drwatch/version.hpp"
+#include "metrics/families.hpp"
+#include "probes/backup_probes.hpp"
 #include "probes/history.hpp"
+#include "targets/storage_target.hpp"
 
 namespace drwatch::probes {
 namespace {
@@ -106,25 +109,17 @@ void AddSamples(const backup::Manifest& m, std::chrono::system_clock::time_point
   double age = std::max(0.0, std::chrono::duration<double>(now - m.started_at).count());
   double duration = std::chrono::duration<double>(m.finished_at - m.started_at).count();
   out.observed = age;
-  out.samples.push_back({"drwatch_backup_last_success_timestamp_seconds",
-                         "When the newest complete backup run finished (unix time).", metrics::MetricType::kGauge,
-                         {}, UnixSeconds(m.finished_at)});
-  out.samples.push_back({"drwatch_backup_duration_seconds", "How long the newest complete backup run took.",
-                         metrics::MetricType::kGauge, {}, duration});
+  out.samples.push_back(metrics::kBackupLastSuccessTimestampSeconds.Make(UnixSeconds(m.finished_at)));
+  out.samples.push_back(metrics::kBackupDurationSeconds.Make(duration));
   double bytes = 0;
   for (const auto& f : m.files) {
     bytes += static_cast<double>(f.size);
-    out.samples.push_back({"drwatch_backup_size_bytes", "Size of each file of the newest complete backup run.",
-                           metrics::MetricType::kGauge, {{"file", f.name}}, static_cast<double>(f.size)});
+    out.samples.push_back(metrics::kBackupSizeBytes.Make(static_cast<double>(f.size), {{"file", f.name}}));
   }
   if (duration > 0) {
-    out.samples.push_back({"drwatch_backup_throughput_bytes_per_second",
-                           "Bytes stored per second of the newest complete backup run (all its files over its duration).",
-                           metrics::MetricType::kGauge, {}, bytes / duration});
+    out.samples.push_back(metrics::kBackupThroughputBytesPerSecond.Make(bytes / duration));
   }
-  out.samples.push_back({"drwatch_data_age_seconds",
-                         "Age of the newest complete backup (since its snapshot was taken), as of the last run.",
-                         metrics::MetricType::kGauge, {}, age});
+  out.samples.push_back(metrics::kDataAgeSeconds.Make(age));
 }
 
 std::string Details(const std::string& location, const backup::Manifest& m) {
@@ -192,11 +187,6 @@ std::optional<backup::KeyRing> ParseEncryption(config::NodeReader& check) {
   return ring;
 }
 
-std::optional<backup::ManifestEncryption> EncryptionOf(const backup::KeyRing& keys) {
-  if (!keys.enabled()) return std::nullopt;
-  return backup::ManifestEncryption{std::string(backup::kCipherName), keys.keys[0].id()};
-}
-
 asio::awaitable<StreamResult> StreamChildToObject(asio::any_io_executor executor, SpawnSpec spec,
                                                   storage::Backend& store, std::string key, std::string name,
                                                   std::string program, std::string check,
@@ -244,6 +234,41 @@ asio::awaitable<StreamResult> StreamChildToObject(asio::any_io_executor executor
   co_return out;
 }
 
+namespace {
+
+// What the manifest of a run encrypted with `keys` records; nullopt when the
+// ring is empty.
+std::optional<backup::ManifestEncryption> EncryptionOf(const backup::KeyRing& keys) {
+  if (!keys.enabled()) return std::nullopt;
+  return backup::ManifestEncryption{std::string(backup::kCipherName), keys.keys[0].id()};
+}
+
+// Sets manifest.started_at and manifest.run for a run starting now, with a
+// run id no run of the check in `store` has yet: a `backup run` next to a
+// scheduled run in the same second would otherwise share a directory. When
+// the id is taken it waits for the next second (at most a few times).
+asio::awaitable<void> StartRun(storage::Backend& store, backup::Manifest& manifest) {
+  for (int attempt = 0;; ++attempt) {
+    manifest.started_at = std::chrono::system_clock::now();
+    manifest.run = backup::RunId(manifest.started_at);
+    if (attempt == 3) co_return;  // let the write report the clash
+    bool taken = false;
+    // Hidden names too: a run in flight on file:// has only ".NAME.partial-…" files.
+    for (const char* pattern : {"/*", "/.*"}) {
+      storage::ListResult found = co_await store.List(manifest.check + "/" + manifest.run + pattern, 16);
+      taken = taken || (found.ok() && !found.objects.empty());
+    }
+    if (!taken) co_return;
+    auto next = std::chrono::ceil<std::chrono::seconds>(manifest.started_at + std::chrono::milliseconds(1));
+    Timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(next - manifest.started_at);
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+}
+
+// Ends a run whose files are stored: writes manifest.json (last: it makes the
+// run complete), applies retention, and returns success with the samples,
+// observed age and details.
 asio::awaitable<ProbeResult> FinishBackup(RunContext& ctx, storage::Backend& store, backup::Manifest manifest,
                                           backup::Keep keep) {
   manifest.finished_at = std::chrono::system_clock::now();
@@ -275,6 +300,8 @@ asio::awaitable<ProbeResult> FinishBackup(RunContext& ctx, storage::Backend& sto
   co_return out;
 }
 
+// A failed run: the reason, plus the samples of the newest complete run
+// already in `store` (so its age keeps being exported while runs fail).
 asio::awaitable<ProbeResult> FailBackup(RunContext& ctx, storage::Backend& store, std::string reason) {
   ProbeResult out = ProbeResult::Fail(Redactor::Global().Apply(reason));
   backup::LatestResult latest = co_await backup::LatestComplete(store, std::string(ctx.check_name));
@@ -282,23 +309,33 @@ asio::awaitable<ProbeResult> FailBackup(RunContext& ctx, storage::Backend& store
   co_return out;
 }
 
-asio::awaitable<void> StartRun(storage::Backend& store, backup::Manifest& manifest) {
-  for (int attempt = 0;; ++attempt) {
-    manifest.started_at = std::chrono::system_clock::now();
-    manifest.run = backup::RunId(manifest.started_at);
-    if (attempt == 3) co_return;  // let the write report the clash
-    bool taken = false;
-    // Hidden names too: a run in flight on file:// has only ".NAME.partial-…" files.
-    for (const char* pattern : {"/*", "/.*"}) {
-      storage::ListResult found = co_await store.List(manifest.check + "/" + manifest.run + pattern, 16);
-      taken = taken || (found.ok() && !found.objects.empty());
+}  // namespace
+
+targets::TargetRuntime* BackupJob::StorageOf(RunContext& ctx) const {
+  return ctx.find_target ? ctx.find_target(storage_) : nullptr;
+}
+
+asio::awaitable<ProbeResult> BackupJob::Run(RunContext& ctx) {
+  targets::TargetRuntime* found = StorageOf(ctx);
+  if (!found) co_return ProbeResult::Fail("storage target \"" + storage_ + "\" is not available");
+  auto& store = static_cast<targets::StorageTarget&>(*found).backend();
+  backup::Manifest manifest;
+  manifest.kind = kind_;
+  manifest.check = std::string(ctx.check_name);
+  manifest.encryption = EncryptionOf(keys());
+  co_await StartRun(store, manifest);
+  std::string error = co_await WriteFiles(ctx, store, manifest);
+  if (error.empty()) {
+    ProbeResult done = co_await FinishBackup(ctx, store, std::move(manifest), keep_);
+    if (done.success) {
+      AddRunSamples(done);
+      co_return done;
     }
-    if (!taken) co_return;
-    auto next = std::chrono::ceil<std::chrono::seconds>(manifest.started_at + std::chrono::milliseconds(1));
-    Timer timer(co_await asio::this_coro::executor);
-    timer.expires_after(next - manifest.started_at);
-    co_await timer.async_wait(asio::use_awaitable);
+    error = std::move(done.reason);
   }
+  ProbeResult failed = co_await FailBackup(ctx, store, std::move(error));
+  AddRunSamples(failed);
+  co_return failed;
 }
 
 }  // namespace drwatch::probes

@@ -1,8 +1,9 @@
 #pragma once
-// What backup.pg_dump and backup.files share: the `keep` key, streaming a
-// child's stdout into a storage object (SHA-256 on the way, one 64 KiB chunk
-// in memory at a time), and the end of a run (manifest last, retention,
-// samples, the command line's report).
+// What backup.pg_dump and backup.files share besides BackupJob::Run (defined
+// in backup_common.cpp: the start and end of a run, manifest last, retention,
+// samples, the command line's report): the `keep` and `encryption` keys and
+// streaming a child's stdout into a storage object (SHA-256 on the way, one
+// 64 KiB chunk in memory at a time).
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -34,10 +35,6 @@ std::optional<backup::Keep> ParseKeep(config::NodeReader& check);
 /// bad key is reported at its position, never echoed.
 std::optional<backup::KeyRing> ParseEncryption(config::NodeReader& check);
 
-/// What the manifest of a run encrypted with `keys` records; nullopt when
-/// the ring is empty.
-std::optional<backup::ManifestEncryption> EncryptionOf(const backup::KeyRing& keys);
-
 struct StreamResult {
   std::string error;            // one line, redacted
   backup::ManifestFile file;    // name, size, sha256 when ok
@@ -55,21 +52,5 @@ boost::asio::awaitable<StreamResult> StreamChildToObject(boost::asio::any_io_exe
                                                          storage::Backend& store, std::string key,
                                                          std::string name, std::string program,
                                                          std::string check, const backup::KeyRing& keys);
-
-/// Sets manifest.started_at and manifest.run for a run starting now, with a
-/// run id no run of the check in `store` has yet: a `backup run` next to a
-/// scheduled run in the same second would otherwise share a directory. When
-/// the id is taken it waits for the next second (at most a few times).
-boost::asio::awaitable<void> StartRun(storage::Backend& store, backup::Manifest& manifest);
-
-/// Ends a run whose files are stored: writes manifest.json (last: it makes
-/// the run complete), applies retention, and returns success with the
-/// samples, observed age and details.
-boost::asio::awaitable<ProbeResult> FinishBackup(RunContext& ctx, storage::Backend& store, backup::Manifest manifest,
-                                                 backup::Keep keep);
-
-/// A failed run: the reason, plus the samples of the newest complete run
-/// already in `store` (so its age keeps being exported while runs fail).
-boost::asio::awaitable<ProbeResult> FailBackup(RunContext& ctx, storage::Backend& store, std::string reason);
 
 }  // namespace drwatch::probes

@@ -8,7 +8,6 @@
 #include "config/node_reader.hpp"
 #include "probes/backup_common.hpp"
 #include "probes/backup_probes.hpp"
-#include "targets/storage_target.hpp"
 
 namespace drwatch::probes {
 namespace {
@@ -25,43 +24,29 @@ std::string FindTar() {
 class BackupFiles final : public BackupJob {
  public:
   BackupFiles(std::string storage, std::string path, backup::Keep keep)
-      : storage_(std::move(storage)), path_(std::move(path)), keep_(keep) {}
-
-  const std::string& storage() const override { return storage_; }
-
-  asio::awaitable<ProbeResult> Run(RunContext& ctx) override {
-    auto& store = static_cast<targets::StorageTarget&>(ctx.target).backend();
-    ProbeResult out = co_await Backup(ctx, store);
-    if (out.success) co_return out;
-    ProbeResult failed = co_await FailBackup(ctx, store, out.reason);
-    co_return failed;
-  }
+      : BackupJob("backup.files", std::move(storage), keep), path_(std::move(path)) {}
 
  private:
-  asio::awaitable<ProbeResult> Backup(RunContext& ctx, storage::Backend& store) {
-    backup::Manifest manifest;
-    manifest.kind = "backup.files";
-    manifest.check = std::string(ctx.check_name);
+  // The check's own target is its storage.
+  targets::TargetRuntime* StorageOf(RunContext& ctx) const override { return &ctx.target; }
+
+  asio::awaitable<std::string> WriteFiles(RunContext& ctx, storage::Backend& store,
+                                          backup::Manifest& manifest) override {
     manifest.source_path = path_;
-    manifest.encryption = EncryptionOf(keys());
-    co_await StartRun(store, manifest);
     std::string tar = FindTar();
-    if (tar.empty()) co_return ProbeResult::Fail("no tar in /usr/bin or /bin: install the tar package");
+    if (tar.empty()) co_return "no tar in /usr/bin or /bin: install the tar package";
     SpawnSpec spec;
     spec.argv = {tar, "czf", "-", "-C", path_, "."};
     spec.env = {{"LC_ALL", "C"}};  // stable messages in reasons
     std::string file = "files.tar.gz";
     StreamResult streamed = co_await StreamChildToObject(
         ctx.executor, spec, store, backup::RunKey(manifest.check, manifest.run, file), file, "tar", manifest.check, keys());
-    if (!streamed.ok()) co_return ProbeResult::Fail(streamed.error);
+    if (!streamed.ok()) co_return streamed.error;
     manifest.files.push_back(std::move(streamed.file));
-    ProbeResult done = co_await FinishBackup(ctx, store, std::move(manifest), keep_);
-    co_return done;
+    co_return "";
   }
 
-  std::string storage_;
   std::string path_;
-  backup::Keep keep_;
 };
 
 }  // namespace

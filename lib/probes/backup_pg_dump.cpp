@@ -20,7 +20,6 @@
 #include "restore/pg_tools.hpp"
 #include "restore/structure.hpp"
 #include "targets/postgres_target.hpp"
-#include "targets/storage_target.hpp"
 
 namespace drwatch::probes {
 namespace {
@@ -85,53 +84,36 @@ struct Snapshot {
 class BackupPgDump final : public BackupJob {
  public:
   BackupPgDump(std::string storage, std::vector<Table> tables, backup::Keep keep, std::string pg_dump_path)
-      : storage_(std::move(storage)), tables_(std::move(tables)), keep_(keep), pg_dump_path_(std::move(pg_dump_path)) {}
+      : BackupJob("backup.pg_dump", std::move(storage), keep), tables_(std::move(tables)),
+        pg_dump_path_(std::move(pg_dump_path)) {}
 
-  const std::string& storage() const override { return storage_; }
-
-  std::vector<TargetReference> ReferencedTargets() const override { return {{"storage", storage_, "storage"}}; }
-
-  asio::awaitable<ProbeResult> Run(RunContext& ctx) override {
-    targets::TargetRuntime* found = ctx.find_target ? ctx.find_target(storage_) : nullptr;
-    if (!found) co_return ProbeResult::Fail("storage target \"" + storage_ + "\" is not available");
-    auto& store = static_cast<targets::StorageTarget&>(*found).backend();
-    ProbeResult out = co_await Backup(ctx, store);
-    if (out.success) co_return out;
-    ProbeResult failed = co_await FailBackup(ctx, store, out.reason);
-    co_return failed;
-  }
+  std::vector<TargetReference> ReferencedTargets() const override { return {{"storage", storage(), "storage"}}; }
 
  private:
-  asio::awaitable<ProbeResult> Backup(RunContext& ctx, storage::Backend& store) {
+  asio::awaitable<std::string> WriteFiles(RunContext& ctx, storage::Backend& store,
+                                          backup::Manifest& manifest) override {
     auto& target = static_cast<targets::PostgresTarget&>(ctx.target);
-    backup::Manifest manifest;
-    manifest.kind = "backup.pg_dump";
-    manifest.check = std::string(ctx.check_name);
-    manifest.encryption = EncryptionOf(keys());
-    co_await StartRun(store, manifest);
-
     // A dedicated connection: the target's shared one serves other checks,
     // and this transaction stays open for the whole dump.
     std::string error;
     std::unique_ptr<pg::Connection> conn = co_await pg::Connection::Connect(ctx.pool, target.conninfo(), error);
-    if (!conn) co_return ProbeResult::Fail("connect: " + error);
+    if (!conn) co_return "connect: " + error;
     pg::QueryResult opened = co_await conn->ExecuteInTransaction(std::string(kSnapshotQuery));
-    if (!opened.ok()) co_return ProbeResult::Fail("export snapshot: " + opened.error);
-    if (opened.rows.size() != 1 || opened.rows[0].size() != 4) co_return ProbeResult::Fail("export snapshot: no row");
+    if (!opened.ok()) co_return "export snapshot: " + opened.error;
+    if (opened.rows.size() != 1 || opened.rows[0].size() != 4) co_return "export snapshot: no row";
     Snapshot snap{*opened.rows[0][0], *opened.rows[0][1], std::stoi(*opened.rows[0][2]) / 10000, *opened.rows[0][3]};
     manifest.server_version = snap.server_version;
     manifest.database = snap.database;
 
     std::string counted = co_await CountRows(*conn, manifest);
-    if (!counted.empty()) co_return ProbeResult::Fail(counted);
+    if (!counted.empty()) co_return counted;
     pg::QueryResult structure = co_await conn->ExecuteInTransaction(restore::kStructureQuery);
     std::string read = restore::ReadStructure(structure, manifest.structure);
-    if (!read.empty()) co_return ProbeResult::Fail(read);
+    if (!read.empty()) co_return read;
     std::string dir = PostgresBinDir(snap.major);
     if (pg_dump_path_.empty() && dir.empty()) {
-      co_return ProbeResult::Fail("no pg_dump for PostgreSQL " + std::to_string(snap.major) +
-                                  ": install postgresql-client-" + std::to_string(snap.major) +
-                                  " or set pg_dump_path");
+      co_return "no pg_dump for PostgreSQL " + std::to_string(snap.major) + ": install postgresql-client-" +
+                std::to_string(snap.major) + " or set pg_dump_path";
     }
     std::string program = pg_dump_path_.empty() ? dir + "/pg_dump" : pg_dump_path_;
     // pg_dumpall of the server's version, else the one beside pg_dump_path.
@@ -155,13 +137,12 @@ class BackupPgDump final : public BackupJob {
       StreamResult streamed = co_await StreamChildToObject(
           ctx.executor, spec, store, backup::RunKey(manifest.check, manifest.run, child.file), child.file,
           child.program, manifest.check, keys());
-      if (!streamed.ok()) co_return ProbeResult::Fail(streamed.error);
+      if (!streamed.ok()) co_return streamed.error;
       manifest.files.push_back(std::move(streamed.file));
     }
     pg::QueryResult committed = co_await conn->Execute("COMMIT");
-    if (!committed.ok()) co_return ProbeResult::Fail("commit: " + committed.error);
-    ProbeResult done = co_await FinishBackup(ctx, store, std::move(manifest), keep_);
-    co_return done;
+    if (!committed.ok()) co_return "commit: " + committed.error;
+    co_return "";
   }
 
   // Row counts of the listed tables, in the exported snapshot. A missing
@@ -188,9 +169,7 @@ class BackupPgDump final : public BackupJob {
     co_return "";
   }
 
-  std::string storage_;
   std::vector<Table> tables_;
-  backup::Keep keep_;
   std::string pg_dump_path_;
 };
 

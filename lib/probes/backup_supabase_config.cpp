@@ -29,6 +29,7 @@
 #include "backup/supabase_config.hpp"
 #include "common/blocking.hpp"
 #include "config/node_reader.hpp"
+#include "metrics/families.hpp"
 #include "probes/backup_common.hpp"
 #include "probes/backup_probes.hpp"
 #include "probes/history.hpp"
@@ -150,28 +151,16 @@ asio::awaitable<StreamResult> StoreBytes(storage::Backend& store, const backup::
 
 class BackupSupabaseConfig final : public BackupJob {
  public:
-  BackupSupabaseConfig(std::string storage, backup::Keep keep) : storage_(std::move(storage)), keep_(keep) {}
+  BackupSupabaseConfig(std::string storage, backup::Keep keep)
+      : BackupJob("backup.supabase_config", std::move(storage), keep) {}
 
-  const std::string& storage() const override { return storage_; }
-  std::vector<TargetReference> ReferencedTargets() const override { return {{"storage", storage_, "storage"}}; }
+  std::vector<TargetReference> ReferencedTargets() const override { return {{"storage", storage(), "storage"}}; }
 
-  asio::awaitable<ProbeResult> Run(RunContext& ctx) override {
-    targets::TargetRuntime* found = ctx.find_target ? ctx.find_target(storage_) : nullptr;
-    if (!found) co_return ProbeResult::Fail("storage target \"" + storage_ + "\" is not available");
-    auto& store = static_cast<targets::StorageTarget&>(*found).backend();
-    backup::Manifest manifest;
-    manifest.kind = "backup.supabase_config";
-    manifest.check = std::string(ctx.check_name);
-    manifest.encryption = EncryptionOf(keys());
-    co_await StartRun(store, manifest);
-    std::string error = co_await WriteFiles(ctx, store, manifest);
-    if (error.empty()) {
-      ProbeResult done = co_await FinishBackup(ctx, store, std::move(manifest), keep_);
-      for (auto& s : changed_samples_) done.samples.push_back(std::move(s));
-      co_return done;
-    }
-    ProbeResult failed = co_await FailBackup(ctx, store, error);
-    co_return failed;
+ protected:
+  // When each section last changed, as of the last run that got that far
+  // (a failed run still shows them).
+  void AddRunSamples(ProbeResult& result) const override {
+    result.samples.insert(result.samples.end(), changed_samples_.begin(), changed_samples_.end());
   }
 
  private:
@@ -212,7 +201,8 @@ class BackupSupabaseConfig final : public BackupJob {
     co_return out;
   }
 
-  asio::awaitable<std::string> WriteFiles(RunContext& ctx, storage::Backend& store, backup::Manifest& manifest) {
+  asio::awaitable<std::string> WriteFiles(RunContext& ctx, storage::Backend& store,
+                                          backup::Manifest& manifest) override {
     auto& target = static_cast<targets::SupabaseTarget&>(ctx.target);
     std::string salt = co_await Salt(ctx);
     if (salt.empty()) co_return "no fingerprint salt under --storage.path (see the log)";
@@ -343,10 +333,7 @@ class BackupSupabaseConfig final : public BackupJob {
         seen = short_digest;
         since = now;
       }
-      changed_samples_.push_back({"drwatch_supabase_config_changed_timestamp_seconds",
-                                  "When the section of the project's configuration last changed, as seen by the "
-                                  "check's runs (unix time; the first run counts as a change).",
-                                  metrics::MetricType::kGauge, {{"section", section}}, since});
+      changed_samples_.push_back(metrics::kSupabaseConfigChangedTimestampSeconds.Make(since, {{"section", section}}));
     }
     co_await SaveHistoryOffLoop(ctx, std::move(history));
     if (first) {
@@ -361,8 +348,6 @@ class BackupSupabaseConfig final : public BackupJob {
     }
   }
 
-  std::string storage_;
-  backup::Keep keep_;
   std::string salt_;
   std::vector<metrics::Sample> changed_samples_;
 };

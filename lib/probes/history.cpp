@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "common/atomic_file.hpp"
+#include "metrics/families.hpp"
 
 namespace drwatch::probes {
 namespace json = boost::json;
@@ -186,10 +187,7 @@ boost::asio::awaitable<void> AddDurationRatio(RunContext& ctx, double seconds, s
   std::optional<double> ratio = DurationRatio(durations, seconds);
   co_await SaveHistoryOffLoop(ctx, std::move(history));
   if (!ratio) co_return;
-  out.samples.push_back({"drwatch_backup_duration_ratio",
-                         "Duration of the last backup or drill run over the median of the check's previous runs "
-                         "(up to 10).",
-                         metrics::MetricType::kGauge, {}, *ratio});
+  out.samples.push_back(metrics::kBackupDurationRatio.Make(*ratio));
   if (*ratio > kSlowRunFactor) {
     spdlog::warn("check {}: {} took {:.3f}s, {:.1f}x the median {:.3f}s of its last {} runs", ctx.check_name, what,
                  seconds, *ratio, median, prior);

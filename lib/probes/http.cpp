@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "config/node_reader.hpp"
+#include "metrics/families.hpp"
 #include "probes/http_probes.hpp"
 #include "targets/http_target.hpp"
 
@@ -171,17 +172,13 @@ void AppendHttpSamples(const net::HttpResult& result, std::vector<metrics::Sampl
       {"first_byte", &p.first_byte}, {"transfer", &p.transfer}};
   for (const auto& [name, value] : phases) {
     if (!*value) continue;
-    out.push_back({"drwatch_http_phase_duration_seconds", "Duration of each phase of the last HTTP request.",
-                   metrics::MetricType::kGauge, {{"phase", name}}, **value});
+    out.push_back(metrics::kHttpPhaseDurationSeconds.Make(**value, {{"phase", name}}));
   }
   if (result.status != 0) {
-    out.push_back({"drwatch_http_status_code", "Status code of the last HTTP response.",
-                   metrics::MetricType::kGauge, {}, static_cast<double>(result.status)});
+    out.push_back(metrics::kHttpStatusCode.Make(static_cast<double>(result.status)));
   }
   if (result.cert_not_after) {
-    out.push_back({"drwatch_http_tls_cert_expiry_timestamp_seconds",
-                   "When the server's TLS certificate expires (unix time).", metrics::MetricType::kGauge, {},
-                   ToUnixSeconds(*result.cert_not_after)});
+    out.push_back(metrics::kHttpTlsCertExpiryTimestampSeconds.Make(ToUnixSeconds(*result.cert_not_after)));
   }
 }
 

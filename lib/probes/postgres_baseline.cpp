@@ -27,6 +27,7 @@
 
 #include "config/node_reader.hpp"
 #include "engine/state_store.hpp"
+#include "metrics/families.hpp"
 #include "pg/quote.hpp"
 #include "probes/history.hpp"
 #include "probes/postgres_probes.hpp"
@@ -301,10 +302,7 @@ class PostgresBaseline final : public Probe {
       }
       ++judged;
       worst = std::max(worst, *j.ratio);
-      out.samples.push_back({"drwatch_baseline_ratio",
-                             "A postgres.baseline subject's last value over its baseline (the median of its last "
-                             "normal samples); above the check's factor is a regression.",
-                             metrics::MetricType::kGauge, {{"subject", s.subject}}, *j.ratio});
+      out.samples.push_back(metrics::kBaselineRatio.Make(*j.ratio, {{"subject", s.subject}}));
       std::string line = s.subject + ": " + Show(s.value, s.unit) + ", " + Fixed(*j.ratio, 2) + "x its baseline " +
                          Show(*j.baseline, s.unit);
       if (j.above) line += " (above " + Fixed(policy_.factor, 2) + "x for " + std::to_string(h.above) + " run(s))";

@@ -4,6 +4,7 @@
 #include <boost/asio/this_coro.hpp>
 
 #include "config/node_reader.hpp"
+#include "metrics/families.hpp"
 #include "probes/postgres_probes.hpp"
 #include "targets/postgres_target.hpp"
 
@@ -28,17 +29,11 @@ class PostgresPing final : public Probe {
     pg::QueryResult result = co_await conn->Execute(pg::WrapReadOnly("SELECT 1", ctx.timeout));
     double query_seconds = SecondsSince(query_start);
     ProbeResult out = result.ok() ? ProbeResult::Ok() : ProbeResult::Fail("query: " + result.error);
-    out.samples.push_back({"drwatch_postgres_connect_duration_seconds",
-                           "Time to open a connection in the last postgres.ping run.",
-                           metrics::MetricType::kGauge, {}, connect_seconds});
+    out.samples.push_back(metrics::kPostgresConnectDurationSeconds.Make(connect_seconds));
     if (result.ok()) {
-      out.samples.push_back({"drwatch_postgres_query_duration_seconds",
-                             "Time of SELECT 1 in the last postgres.ping run.",
-                             metrics::MetricType::kGauge, {}, query_seconds});
+      out.samples.push_back(metrics::kPostgresQueryDurationSeconds.Make(query_seconds));
     }
-    out.samples.push_back({"drwatch_postgres_server_info",
-                           "PostgreSQL server version seen by the last postgres.ping run.",
-                           metrics::MetricType::kGauge, {{"version", conn->ServerVersion()}}, 1});
+    out.samples.push_back(metrics::kPostgresServerInfo.Make(1, {{"version", conn->ServerVersion()}}));
     out.observed = connect_seconds + query_seconds;
     co_return out;
   }

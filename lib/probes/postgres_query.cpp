@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "config/node_reader.hpp"
+#include "metrics/families.hpp"
 #include "probes/postgres_probes.hpp"
 #include "targets/postgres_target.hpp"
 
@@ -84,8 +85,7 @@ class PostgresQuery final : public Probe {
       if (!IsNumericType(result.column_types[c]) || !row[c] || !IsMetricNamePart(column)) continue;
       auto value = ToNumber(*row[c]);
       if (!value) continue;
-      out.push_back({"drwatch_query_" + column, "Column " + column + " of a postgres.query check.",
-                     metrics::MetricType::kGauge, labels, *value});
+      out.push_back(metrics::QueryColumn(column, *value, labels));
     }
   }
 

@@ -7,6 +7,8 @@
 #include <cmath>
 
 #include "config/node_reader.hpp"
+#include "metrics/families.hpp"
+#include "probes/data_age.hpp"
 #include "probes/postgres_probes.hpp"
 #include "targets/postgres_target.hpp"
 
@@ -37,15 +39,12 @@ class PostgresRecency final : public Probe {
                                               config::FormatDuration(max_age_));
     if (out.success) out.reason = "newest row is " + age_text + " old";
     out.observed = seconds;
-    out.samples.push_back({"drwatch_data_age_seconds",
-                           "Age of the newest data the check found, as of its last run.",
-                           metrics::MetricType::kGauge, {}, seconds});
+    out.samples.push_back(metrics::kDataAgeSeconds.Make(seconds));
     co_return out;
   }
 
   void StaticSamples(std::vector<metrics::Sample>& out) const override {
-    out.push_back({"drwatch_data_max_age_seconds", "The check's max_age: the oldest data allowed.",
-                   metrics::MetricType::kGauge, {}, config::ToSeconds(max_age_)});
+    out.push_back(MaxAgeSample(max_age_));
   }
 
  private:

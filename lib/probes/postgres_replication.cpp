@@ -10,6 +10,7 @@
 #include <map>
 
 #include "config/node_reader.hpp"
+#include "metrics/families.hpp"
 #include "probes/postgres_probes.hpp"
 #include "targets/postgres_target.hpp"
 
@@ -175,12 +176,10 @@ class PostgresReplication final : public Probe {
   void JudgeSlots(const std::vector<Slot>& slots, ProbeResult& out) const {
     std::string problem;
     for (const auto& slot : slots) {
-      out.samples.push_back({"drwatch_replication_slot_active", "Whether a replication slot has a consumer (1) or not.",
-                             metrics::MetricType::kGauge, {{"slot", slot.name}}, slot.active ? 1.0 : 0.0});
+      out.samples.push_back(metrics::kReplicationSlotActive.Make(slot.active ? 1.0 : 0.0, {{"slot", slot.name}}));
       if (slot.retained) {
-        out.samples.push_back({"drwatch_replication_slot_retained_bytes",
-                               "WAL the primary keeps for a replication slot, in bytes.", metrics::MetricType::kGauge,
-                               {{"slot", slot.name}}, std::max(0.0, *slot.retained)});
+        out.samples.push_back(
+            metrics::kReplicationSlotRetainedBytes.Make(std::max(0.0, *slot.retained), {{"slot", slot.name}}));
       }
       if (!problem.empty()) continue;
       double retained = std::max(0.0, slot.retained.value_or(0));
@@ -203,12 +202,9 @@ class PostgresReplication final : public Probe {
 
   static void AddSamples(const std::string& standby, double seconds, std::optional<double> bytes,
                          std::vector<metrics::Sample>& out) {
-    out.push_back({"drwatch_replication_lag_seconds",
-                   "Replay lag of a standby (standby=\"self\": measured on the standby itself).",
-                   metrics::MetricType::kGauge, {{"standby", standby}}, seconds});
+    out.push_back(metrics::kReplicationLagSeconds.Make(seconds, {{"standby", standby}}));
     if (bytes) {
-      out.push_back({"drwatch_replication_lag_bytes", "WAL bytes a standby has not replayed yet.",
-                     metrics::MetricType::kGauge, {{"standby", standby}}, std::max(0.0, *bytes)});
+      out.push_back(metrics::kReplicationLagBytes.Make(std::max(0.0, *bytes), {{"standby", standby}}));
     }
   }
 

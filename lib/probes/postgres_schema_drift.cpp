@@ -11,6 +11,7 @@
 #include "backup/encryption.hpp"
 #include "backup/runs.hpp"
 #include "config/node_reader.hpp"
+#include "metrics/families.hpp"
 #include "pg/connection.hpp"
 #include "probes/backup_probes.hpp"
 #include "probes/restore_probes.hpp"
@@ -147,11 +148,8 @@ class PostgresSchemaDrift final : public Probe {
       out.reason = "live schema matches backup " + run;
     }
     live_hash_ = c.live_hash;
-    out.samples.push_back({"drwatch_schema_drift", "1 when the live schema differs from the newest backup's schema.sql.",
-                           metrics::MetricType::kGauge, {}, c.drift ? 1.0 : 0.0});
-    out.samples.push_back({"drwatch_schema_last_change_timestamp_seconds",
-                           "When drwatchd first saw the current live schema (unix time).", metrics::MetricType::kGauge,
-                           {}, last_change_});
+    out.samples.push_back(metrics::kSchemaDrift.Make(c.drift ? 1.0 : 0.0));
+    out.samples.push_back(metrics::kSchemaLastChangeTimestampSeconds.Make(last_change_));
     return out;
   }
 

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "config/node_reader.hpp"
+#include "metrics/families.hpp"
 #include "pg/quote.hpp"
 #include "probes/postgres_probes.hpp"
 #include "targets/postgres_target.hpp"
@@ -164,10 +165,8 @@ class PostgresSecurity final : public Probe {
       if (level == Severity::kOff || (rule.name == "md5_passwords" && !skipped.empty())) continue;
       auto it = found.find(rule.name);
       std::size_t n = it == found.end() ? 0 : it->second.objects.size();
-      out.samples.push_back({"drwatch_security_findings",
-                             "Objects a rule of a postgres.security check found (0: none), by rule.",
-                             metrics::MetricType::kGauge, {{"rule", std::string(rule.name)}},
-                             static_cast<double>(n)});
+      out.samples.push_back(
+          metrics::kSecurityFindings.Make(static_cast<double>(n), {{"rule", std::string(rule.name)}}));
       if (n == 0) continue;
       std::string listed;
       for (std::size_t i = 0; i < std::min(n, kObjectsShown); ++i) listed += (i ? ", " : "") + it->second.objects[i];

@@ -6,6 +6,8 @@
 #include <cmath>
 
 #include "config/node_reader.hpp"
+#include "metrics/families.hpp"
+#include "probes/data_age.hpp"
 #include "probes/postgres_probes.hpp"
 #include "targets/postgres_target.hpp"
 
@@ -51,8 +53,7 @@ class PostgresWalArchive final : public Probe {
   }
 
   void StaticSamples(std::vector<metrics::Sample>& out) const override {
-    out.push_back({"drwatch_data_max_age_seconds", "The check's max_age: the oldest data allowed.",
-                   metrics::MetricType::kGauge, {}, config::ToSeconds(max_age_)});
+    out.push_back(MaxAgeSample(max_age_));
   }
 
  private:
@@ -85,18 +86,13 @@ class PostgresWalArchive final : public Probe {
 
   static void AddSamples(const std::vector<std::optional<std::string>>& row, std::vector<metrics::Sample>& out) {
     if (auto age = pg::NumberOf(row[kArchivedAge])) {
-      out.push_back({"drwatch_data_age_seconds", "Age of the newest data the check found, as of its last run.",
-                     metrics::MetricType::kGauge, {}, std::max(0.0, *age)});
+      out.push_back(metrics::kDataAgeSeconds.Make(std::max(0.0, *age)));
     }
     if (auto failed = pg::NumberOf(row[kFailedCount])) {
-      out.push_back({"drwatch_wal_archive_failed_total",
-                     "Failed attempts to archive a WAL file, as counted by pg_stat_archiver.failed_count.",
-                     metrics::MetricType::kCounter, {}, *failed});
+      out.push_back(metrics::kWalArchiveFailedTotal.Make(*failed));
     }
     if (auto ready = pg::NumberOf(row[kReadyFiles])) {
-      out.push_back({"drwatch_wal_archive_ready_files",
-                     "WAL files waiting to be archived (.ready in pg_wal/archive_status; needs pg_monitor).",
-                     metrics::MetricType::kGauge, {}, *ready});
+      out.push_back(metrics::kWalArchiveReadyFiles.Make(*ready));
     }
   }
 

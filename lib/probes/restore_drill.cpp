@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "config/node_reader.hpp"
+#include "metrics/families.hpp"
 #include "probes/backup_probes.hpp"
 #include "probes/history.hpp"
 #include "probes/restore_probes.hpp"
@@ -125,18 +126,12 @@ class RestoreDrill final : public Probe {
     out.details = report.details;
     for (const auto& [system, seconds] : report.systems) {
       out.objective_observed["rto." + system] = seconds;
-      out.samples.push_back({"drwatch_restore_duration_seconds",
-                             "Time from the drill's start until the system's tables were restored and verified.",
-                             metrics::MetricType::kGauge, {{"system", system}}, seconds});
+      out.samples.push_back(metrics::kRestoreDurationSeconds.Make(seconds, {{"system", system}}));
     }
-    out.samples.push_back({"drwatch_restore_verified_tables",
-                           "Tables whose existence and row count the last drill verified.", metrics::MetricType::kGauge,
-                           {}, static_cast<double>(report.verified_tables)});
+    out.samples.push_back(metrics::kRestoreVerifiedTables.Make(static_cast<double>(report.verified_tables)));
     if (report.ok() && report.restore_seconds > 0) {
-      out.samples.push_back({"drwatch_restore_throughput_bytes_per_second",
-                             "Bytes of the custom-format dump pg_restore restored per second in the last drill.",
-                             metrics::MetricType::kGauge, {},
-                             static_cast<double>(report.dump_bytes) / report.restore_seconds});
+      out.samples.push_back(metrics::kRestoreThroughputBytesPerSecond.Make(static_cast<double>(report.dump_bytes) /
+                                                                            report.restore_seconds));
     }
     if (report.ok()) {
       last_success_ = ToUnixSeconds(Clock::WallNow());
@@ -144,9 +139,7 @@ class RestoreDrill final : public Probe {
       if (!report.systems.empty()) out.observed = report.systems.back().second;
     }
     if (last_success_) {
-      out.samples.push_back({"drwatch_restore_last_success_timestamp_seconds",
-                             "When a drill of the check last restored and verified a backup (unix time).",
-                             metrics::MetricType::kGauge, {}, *last_success_});
+      out.samples.push_back(metrics::kRestoreLastSuccessTimestampSeconds.Make(*last_success_));
     }
     return out;
   }

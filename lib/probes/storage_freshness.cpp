@@ -8,6 +8,8 @@
 #include <limits>
 
 #include "config/node_reader.hpp"
+#include "metrics/families.hpp"
+#include "probes/data_age.hpp"
 #include "probes/storage_probes.hpp"
 #include "storage/pattern.hpp"
 #include "targets/storage_target.hpp"
@@ -47,29 +49,25 @@ class StorageFreshness final : public Probe {
     double age = SecondsBetween(newest->mtime, Clock::WallNow());
     ProbeResult out = Judge(*newest, storage::Previous(list.objects, *newest), age);
     out.observed = age;
-    out.samples.push_back({"drwatch_data_age_seconds", "Age of the newest data the check found, as of its last run.",
-                           metrics::MetricType::kGauge, {}, age});
-    out.samples.push_back({"drwatch_backup_newest_size_bytes", "Size of the newest matching backup object.",
-                           metrics::MetricType::kGauge, {}, static_cast<double>(newest->size)});
+    out.samples.push_back(metrics::kDataAgeSeconds.Make(age));
+    out.samples.push_back(metrics::kBackupNewestSizeBytes.Make(static_cast<double>(newest->size)));
     out.samples.push_back(ObjectsSample(list.objects.size()));
     co_return out;
   }
 
   void StaticSamples(std::vector<metrics::Sample>& out) const override {
-    out.push_back({"drwatch_data_max_age_seconds", "The check's max_age: the oldest data allowed.",
-                   metrics::MetricType::kGauge, {}, config::ToSeconds(rules_.max_age)});
+    out.push_back(MaxAgeSample(rules_.max_age));
   }
 
  private:
   static metrics::Sample ObjectsSample(std::size_t count) {
-    return {"drwatch_backup_objects", "Number of backup objects matching the check's pattern.",
-            metrics::MetricType::kGauge, {}, static_cast<double>(count)};
+    return metrics::kBackupObjects.Make(static_cast<double>(count));
   }
 
   ProbeResult Judge(const storage::ObjectInfo& newest, const storage::ObjectInfo* previous, double age) const {
     std::string what = "newest " + newest.key;
     if (age > config::ToSeconds(rules_.max_age)) {
-      return ProbeResult::Fail(what + " is " + AgeText(age) + " old, max_age " +
+      return ProbeResult::Fail(what + " is " + config::FormatAge(age) + " old, max_age " +
                                config::FormatDuration(rules_.max_age));
     }
     if (rules_.min_size && newest.size < static_cast<std::uint64_t>(*rules_.min_size)) {
@@ -85,7 +83,7 @@ class StorageFreshness final : public Probe {
                                FormatFraction(*rules_.max_shrink) + ")");
     }
     ProbeResult ok = ProbeResult::Ok();
-    ok.reason = what + " is " + AgeText(age) + " old, " + std::to_string(newest.size) + " bytes";
+    ok.reason = what + " is " + config::FormatAge(age) + " old, " + std::to_string(newest.size) + " bytes";
     return ok;
   }
 

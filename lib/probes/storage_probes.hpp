@@ -4,7 +4,7 @@
 // check's storage target's backend (lib/storage/backend.hpp).
 
 #include <chrono>
-#include <cmath>
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -21,11 +21,6 @@ std::unique_ptr<Probe> ParseStorageReplication(config::NodeReader& check);
 inline double SecondsBetween(std::chrono::system_clock::time_point earlier,
                              std::chrono::system_clock::time_point later) {
   return std::max(0.0, std::chrono::duration<double>(later - earlier).count());
-}
-
-/// An age in whole seconds ("1d2h", "35s"): reads better in a log line than "2m58s956ms".
-inline std::string AgeText(double seconds) {
-  return config::FormatDuration(config::Duration(std::llround(seconds) * 1000));
 }
 
 }  // namespace drwatch::probes

@@ -8,6 +8,7 @@
 #include <atomic>
 
 #include "config/node_reader.hpp"
+#include "metrics/families.hpp"
 #include "probes/storage_probes.hpp"
 #include "targets/storage_target.hpp"
 
@@ -74,10 +75,8 @@ class StorageReachable final : public Probe {
 
  private:
   static void AddSpace(const storage::SpaceResult& space, std::vector<metrics::Sample>& out) {
-    out.push_back({"drwatch_storage_free_bytes", "Bytes available on the storage target's file system.",
-                   metrics::MetricType::kGauge, {}, static_cast<double>(space.free_bytes)});
-    out.push_back({"drwatch_storage_free_inodes", "Inodes available on the storage target's file system.",
-                   metrics::MetricType::kGauge, {}, static_cast<double>(space.free_inodes)});
+    out.push_back(metrics::kStorageFreeBytes.Make(static_cast<double>(space.free_bytes)));
+    out.push_back(metrics::kStorageFreeInodes.Make(static_cast<double>(space.free_inodes)));
   }
 
   bool write_test_;

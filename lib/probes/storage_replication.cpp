@@ -7,6 +7,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "config/node_reader.hpp"
+#include "metrics/families.hpp"
 #include "probes/storage_probes.hpp"
 #include "storage/pattern.hpp"
 #include "targets/storage_target.hpp"
@@ -37,22 +38,19 @@ class StorageReplication final : public Probe {
     const storage::ObjectInfo* copy = storage::Newest(theirs.objects);
     if (!copy) co_return ProbeResult::Fail("no objects on the replica " + replica_);
     double lag = SecondsBetween(copy->mtime, newest->mtime);
-    std::string what = "replica " + replica_ + " is " + AgeText(lag) + " behind (newest " + newest->key +
+    std::string what = "replica " + replica_ + " is " + config::FormatAge(lag) + " behind (newest " + newest->key +
                        ", replica's " + copy->key + ")";
     ProbeResult out = lag <= config::ToSeconds(max_lag_)
                           ? ProbeResult::Ok()
                           : ProbeResult::Fail(what + ", max_lag " + config::FormatDuration(max_lag_));
     if (out.success) out.reason = what;
     out.observed = lag;
-    out.samples.push_back({"drwatch_storage_replication_lag_seconds",
-                           "How much older the replica's newest matching object is than the primary's.",
-                           metrics::MetricType::kGauge, {{"replica", replica_}}, lag});
+    out.samples.push_back(metrics::kStorageReplicationLagSeconds.Make(lag, {{"replica", replica_}}));
     co_return out;
   }
 
   void StaticSamples(std::vector<metrics::Sample>& out) const override {
-    out.push_back({"drwatch_storage_replication_max_lag_seconds", "The check's max_lag: the largest lag allowed.",
-                   metrics::MetricType::kGauge, {{"replica", replica_}}, config::ToSeconds(max_lag_)});
+    out.push_back(metrics::kStorageReplicationMaxLagSeconds.Make(config::ToSeconds(max_lag_), {{"replica", replica_}}));
   }
 
   std::vector<TargetReference> ReferencedTargets() const override { return {{"replica", replica_, "storage"}}; }

@@ -13,6 +13,8 @@
 
 #include "common/iso8601.hpp"
 #include "config/node_reader.hpp"
+#include "metrics/families.hpp"
+#include "probes/data_age.hpp"
 #include "probes/http_probes.hpp"
 #include "targets/supabase_target.hpp"
 
@@ -23,11 +25,6 @@ namespace json = boost::json;
 using std::chrono::system_clock;
 
 constexpr std::size_t kBodyLimit = 4 * 1024 * 1024;
-
-std::string FormatAge(double seconds) {
-  auto ms = seconds >= 1 ? std::llround(seconds) * 1000 : std::llround(seconds * 1000);
-  return config::FormatDuration(config::Duration(std::max<long long>(ms, 1)));
-}
 
 std::string RateLimited(Clock::duration left) {
   return "rate limited, retry in " + std::to_string(std::chrono::ceil<std::chrono::seconds>(left).count()) + "s";
@@ -118,12 +115,9 @@ class SupabaseBackups final : public Probe {
   }
 
   void StaticSamples(std::vector<metrics::Sample>& out) const override {
-    out.push_back({"drwatch_data_max_age_seconds", "The check's max_age: the oldest data allowed.",
-                   metrics::MetricType::kGauge, {}, config::ToSeconds(max_age_)});
+    out.push_back(MaxAgeSample(max_age_));
     if (min_pitr_window_) {
-      out.push_back({"drwatch_supabase_min_pitr_window_seconds",
-                     "The check's min_pitr_window: the shortest point-in-time recovery window allowed.",
-                     metrics::MetricType::kGauge, {}, config::ToSeconds(*min_pitr_window_)});
+      out.push_back(metrics::kSupabaseMinPitrWindowSeconds.Make(config::ToSeconds(*min_pitr_window_)));
     }
   }
 
@@ -143,8 +137,7 @@ class SupabaseBackups final : public Probe {
     auto now = ParseHttpDate(response.Header("Date")).value_or(Clock::WallNow());
     ProbeResult out = backups.pitr_enabled.value_or(false) ? JudgePitr(backups, now) : JudgeDaily(backups, now);
     if (backups.pitr_enabled) {
-      out.samples.push_back({"drwatch_supabase_pitr_enabled", "1 if point-in-time recovery is enabled.",
-                             metrics::MetricType::kGauge, {}, *backups.pitr_enabled ? 1.0 : 0.0});
+      out.samples.push_back(metrics::kSupabasePitrEnabled.Make(*backups.pitr_enabled ? 1.0 : 0.0));
     }
     return out;
   }
@@ -184,10 +177,8 @@ class SupabaseBackups final : public Probe {
     }
     double window =
         std::max(0.0, std::chrono::duration<double>(*backups.latest_point - *backups.earliest_point).count());
-    out.samples.push_back({"drwatch_supabase_pitr_window_seconds",
-                           "Point-in-time recovery window: newest minus earliest restorable point.",
-                           metrics::MetricType::kGauge, {}, window});
-    std::string text = "PITR window " + FormatAge(window);
+    out.samples.push_back(metrics::kSupabasePitrWindowSeconds.Make(window));
+    std::string text = "PITR window " + config::FormatAge(window);
     if (out.success && min_pitr_window_ && window < config::ToSeconds(*min_pitr_window_)) {
       ProbeResult failed = ProbeResult::Fail(text + ", min_pitr_window " + config::FormatDuration(*min_pitr_window_));
       failed.observed = out.observed;
@@ -201,15 +192,13 @@ class SupabaseBackups final : public Probe {
   ProbeResult JudgeAge(const std::string& what, system_clock::time_point newest,
                        system_clock::time_point now) const {
     double age = std::max(0.0, std::chrono::duration<double>(now - newest).count());
-    std::string text = what + " is " + FormatAge(age) + " old";
+    std::string text = what + " is " + config::FormatAge(age) + " old";
     ProbeResult out = age <= config::ToSeconds(max_age_)
                           ? ProbeResult::Ok()
                           : ProbeResult::Fail(text + ", max_age " + config::FormatDuration(max_age_));
     if (out.success) out.reason = text;
     out.observed = age;
-    out.samples.push_back({"drwatch_data_age_seconds",
-                           "Age of the newest data the check found, as of its last run.",
-                           metrics::MetricType::kGauge, {}, age});
+    out.samples.push_back(metrics::kDataAgeSeconds.Make(age));
     return out;
   }
 

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <cstring>
 #include <filesystem>
 #include <stdlib.h>
 #include <fstream>
@@ -21,11 +22,14 @@
 #include "engine/scheduler.hpp"
 #include "engine/shard.hpp"
 #include "engine/state_store.hpp"
+#include "metrics/families.hpp"
 #include "probes/history.hpp"
+#include "support/fake_management_api.hpp"
 #include "support/http_client.hpp"
 #include "support/metrics_text.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/process.hpp"
+#include "support/test_http_server.hpp"
 
 namespace drwatch::test {
 namespace {
@@ -260,6 +264,137 @@ TEST(DaemonServe, MetricsAreServedAndPassPromtool) {
   EXPECT_EQ(HttpGet("127.0.0.1", d.port(), "/-/healthy").status, 200);
   EXPECT_EQ(HttpRequest("POST", "127.0.0.1", d.port(), "/-/reload").status, 403)
       << "lifecycle API is off by default";
+}
+
+// One catalogue with a check of every probe kind, for the scrape below.
+std::string EveryKindCatalogue(const PgCluster& pg, const PgCluster& drill, const std::string& store,
+                               const std::string& files, const TestHttpServer& web, const FakeManagementApi& supabase) {
+  return "global: {interval: 3s, timeout: 30s}\ntargets:\n"
+         "  a: {type: postgres, dsn: \"" + pg.Dsn() + "\"}\n"
+         "  drill: {type: postgres, dsn: \"" + drill.Dsn() + "\"}\n"
+         "  backups: {type: storage, url: \"file://" + store + "\"}\n"
+         "  copy: {type: storage, url: \"file://" + store + "\"}\n"
+         "  web: {type: http, url: \"" + web.Url("/healthz") + "\"}\n"
+         "  supa: {type: supabase, project_ref: " + FakeManagementApi::kRef + ", access_token: " +
+         FakeManagementApi::kToken + ", api_url: \"" + supabase.Url() + "\"}\n"
+         "objectives:\n  rpo: {daily_operations: 24h}\n  rto: {authentication: 15m}\n"
+         "checks:\n"
+         "  - {name: ping, kind: postgres.ping, target: a}\n"
+         "  - {name: recency, kind: postgres.recency, target: a, query: \"SELECT max(created_at) FROM audit_logs\", "
+         "max_age: 1h, objective: rpo.daily_operations}\n"
+         "  - {name: numbers, kind: postgres.query, target: a, query: \"SELECT 1 AS one\"}\n"
+         "  - {name: archive, kind: postgres.wal_archive, target: a, max_age: 1h}\n"
+         "  - {name: standbys, kind: postgres.replication, target: a, max_lag: 30s}\n"
+         "  - {name: review, kind: postgres.security, target: a, interval: 3s}\n"
+         "  - {name: baseline, kind: postgres.baseline, target: a, interval: 3s, checks: [ping], warmup: 1, window: 3, "
+         "factor: 100}\n"
+         "  - {name: site, kind: http, target: web}\n"
+         "  - {name: platform, kind: supabase.backups, target: supa, max_age: 25h, interval: 3s}\n"
+         "  - {name: store_up, kind: storage.reachable, target: backups}\n"
+         "  - {name: store_fresh, kind: storage.freshness, target: backups, pattern: \"nightly/*/manifest.json\", "
+         "max_age: 1h}\n"
+         "  - {name: store_copy, kind: storage.replication, target: backups, replica: copy, "
+         "pattern: \"nightly/*/manifest.json\", max_lag: 1h}\n"
+         "  - {name: nightly, kind: backup.pg_dump, target: a, storage: backups, interval: 3s, "
+         "tables: [public.audit_logs]}\n"
+         "  - {name: functions, kind: backup.files, storage: backups, path: \"" + files + "\", interval: 3s}\n"
+         "  - {name: project_config, kind: backup.supabase_config, target: supa, storage: backups, interval: 3s}\n"
+         "  - {name: weekly_drill, kind: restore.drill, target: drill, backup: nightly, interval: 5s, "
+         "covers: {authentication: [public.audit_logs]}}\n"
+         "  - {name: drift, kind: postgres.schema_drift, target: a, backup: nightly, interval: 3s}\n";
+}
+
+struct ScrapedFamily {
+  int help_lines = 0;
+  int type_lines = 0;
+  std::string help;
+  std::string type;
+};
+
+// The label names of a series line: name{a="x",b="y\"z"} value.
+std::vector<std::string> SeriesLabelNames(const std::string& line) {
+  std::vector<std::string> names;
+  auto open = line.find('{');
+  if (open == std::string::npos || open > line.find(' ')) return names;
+  for (std::size_t i = open + 1; i < line.size() && line[i] != '}';) {
+    auto eq = line.find('=', i);
+    names.push_back(line.substr(i, eq - i));
+    i = eq + 2;  // past ="
+    while (i < line.size() && line[i] != '"') i += line[i] == '\\' ? 2 : 1;
+    i += line[i + 1] == ',' ? 2 : 1;
+  }
+  return names;
+}
+
+std::string Joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+  return out;
+}
+
+// A check of every probe kind in one daemon: each family on /metrics has one
+// HELP and one TYPE line, those declared in lib/metrics/families.hpp, and its
+// series carry the declared labels; promtool accepts the whole.
+TEST(DaemonServe, EveryKindTogetherShowsEachFamilyOnceAsDeclared) {
+  PgCluster pg;
+  PgCluster drill;
+  CreateAuditLogs(pg);
+  std::string store = MakeStateDir();
+  std::string files = MakeStateDir();
+  std::ofstream(files + "/index.ts") << "export default 1;\n";
+  TestHttpServer web;
+  FakeManagementApi supabase;
+  auto path = WriteTempFile("every_kind.yml", EveryKindCatalogue(pg, drill, store, files, web, supabase));
+  Daemon d(path);
+  auto body = d.WaitMetrics([](const std::string& m) {
+    for (const char* check : {"recency", "nightly", "store_fresh", "platform"}) {
+      if (!MetricValue(m, "drwatch_data_age_seconds", {"check=\"" + std::string(check) + "\""})) return false;
+    }
+    for (const char* name : {"drwatch_data_max_age_seconds", "drwatch_postgres_server_info", "drwatch_query_one",
+                             "drwatch_security_findings", "drwatch_baseline_ratio", "drwatch_http_status_code",
+                             "drwatch_storage_free_bytes", "drwatch_storage_replication_lag_seconds",
+                             "drwatch_backup_objects", "drwatch_restore_verified_tables", "drwatch_schema_drift",
+                             "drwatch_wal_archive_failed_total", "drwatch_supabase_config_changed_timestamp_seconds"}) {
+      if (!MetricValue(m, name)) return false;
+    }
+    return MetricValue(m, "drwatch_backup_size_bytes", {"check=\"functions\""}).has_value();
+  }, 60s);
+
+  std::map<std::string, ScrapedFamily> families;
+  std::istringstream lines(body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("# HELP ") || line.starts_with("# TYPE ")) {
+      auto space = line.find(' ', 7);
+      ScrapedFamily& f = families[line.substr(7, space - 7)];
+      bool help = line[2] == 'H';
+      (help ? f.help_lines : f.type_lines)++;
+      (help ? f.help : f.type) = line.substr(space + 1);
+      continue;
+    }
+    std::string series = line.substr(0, line.find_first_of("{ "));
+    const metrics::Family* family = metrics::FindFamily(series);
+    auto labels = SeriesLabelNames(line);
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      if (family || !series.ends_with(suffix)) continue;
+      family = metrics::FindFamily(series.substr(0, series.size() - std::strlen(suffix)));
+      if (family && std::string_view(suffix) == "_bucket") labels.pop_back();  // le
+    }
+    if (series.starts_with("drwatch_query_")) continue;  // named by the check's columns
+    ASSERT_TRUE(family) << "not declared in lib/metrics/families.hpp: " << line;
+    EXPECT_EQ(Joined(labels), family->labels) << line;
+  }
+  for (const auto& [name, f] : families) {
+    EXPECT_EQ(f.help_lines, 1) << name;
+    EXPECT_EQ(f.type_lines, 1) << name;
+    if (name.starts_with("drwatch_query_")) continue;
+    const metrics::Family* family = metrics::FindFamily(name);
+    ASSERT_TRUE(family) << "not declared in lib/metrics/families.hpp: " << name;
+    EXPECT_EQ(f.help, family->help) << name;
+    const char* types[] = {"gauge", "counter", "histogram"};
+    EXPECT_EQ(f.type, types[static_cast<int>(family->type)]) << name;
+  }
+  auto promtool = RunCommand({"/usr/bin/promtool", "check", "metrics"}, body);
+  EXPECT_EQ(promtool.exit_code, 0) << promtool.out << promtool.err;
 }
 
 // Between two results the kept part of /metrics is byte for byte the same;

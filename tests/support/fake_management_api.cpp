@@ -107,6 +107,10 @@ FakeManagementApi::FakeManagementApi() {
   answers_["/ssl-enforcement"] = {200, kJson, kSsl};
   answers_["/functions"] = {200, kJson, kFunctions};
   answers_["/secrets"] = {200, kJson, kSecrets};
+  answers_["/database/backups"] = {200, kJson,
+                                   R"({"region": "eu-central-1", "walg_enabled": true, "pitr_enabled": false, )"
+                                   R"("backups": [{"is_physical_backup": true, "status": "COMPLETED", )"
+                                   R"("inserted_at": "2025-11-25T05:30:00.000Z"}]})"};
   for (const char* slug : {"send-digest", "stripe-webhook"}) {
     std::string body = FunctionBody(slug);
     answers_[std::string("/functions/") + slug + "/body"] = {200, {{"Content-Type", "application/octet-stream"}}, body};

@@ -2,7 +2,8 @@
 // A stand-in for the Supabase Management API (https://api.supabase.com), the
 // one service the tests cannot run: a loopback server that checks the bearer
 // token and the project ref like the real one and answers the documented v1
-// endpoints drwatchd reads, with realistic bodies that carry secrets (which
+// endpoints drwatchd reads (the backups list, the configuration sections, the
+// functions and their bodies, the secrets), with realistic bodies that carry secrets (which
 // must never reach storage, logs or metrics). Tests change what it answers.
 
 #include <deque>

@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "metrics/families.hpp"
+
 namespace drwatch::engine {
 namespace {
 
@@ -71,6 +73,17 @@ TEST(StateEncoding, RoundTripKeepsEveryResultFieldAndTheProbesOwnLabels) {
   EXPECT_EQ(s.samples[0].labels, (metrics::Labels{{"file", "data.dump"}}));
   EXPECT_EQ(s.samples[0].value, 1234);
   EXPECT_EQ(s.samples[1].type, metrics::MetricType::kCounter);
+}
+
+// A file saved by an older version may carry another HELP text: a declared
+// family's own wins (one HELP per family on /metrics), any other is kept.
+TEST(StateEncoding, ASavedSampleOfADeclaredFamilyTakesItsHelp) {
+  std::string error;
+  auto p = DecodeState(EncodeState("nightly", "backup.pg_dump", SampleState()), "nightly", error);
+  ASSERT_TRUE(p.has_value()) << error;
+  ASSERT_EQ(p->state.samples.size(), 2u);
+  EXPECT_EQ(p->state.samples[0].help, metrics::kBackupSizeBytes.help);
+  EXPECT_EQ(p->state.samples[1].help, "A counter.");
 }
 
 TEST(StateEncoding, NeverSucceededHasNoLastSuccess) {

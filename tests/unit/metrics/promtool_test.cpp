@@ -10,6 +10,7 @@
 #include <fstream>
 #include <limits>
 
+#include "metrics/families.hpp"
 #include "metrics/process.hpp"
 #include "metrics/sample.hpp"
 
@@ -73,6 +74,28 @@ std::vector<Sample> RepresentativeSamples() {
 
 TEST(PromtoolTest, AcceptsRepresentativeExposition) {
   std::string text = RenderText(RepresentativeSamples());
+  PromtoolResult result = PromtoolCheckMetrics(text);
+  ASSERT_NE(result.exit_code, 127) << "promtool not found on PATH: " << result.output;
+  EXPECT_EQ(result.exit_code, 0) << result.output << "\n--- input ---\n" << text;
+  EXPECT_EQ(result.output, "");
+}
+
+// Every declared family, one series each with its declared labels.
+TEST(PromtoolTest, AcceptsEveryDeclaredFamily) {
+  std::vector<Sample> samples;
+  for (const Family* f : AllFamilies()) {
+    Labels labels;
+    for (std::string_view rest = f->labels; !rest.empty();) {
+      auto comma = rest.find(',');
+      labels.emplace_back(std::string(rest.substr(0, comma)), "x");
+      rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
+    }
+    samples.push_back(f->type == MetricType::kHistogram
+                          ? f->Make(std::make_shared<HistogramValue>(std::vector<double>{0.1, 1}), labels)
+                          : f->Make(1, labels));
+  }
+  samples.push_back(QueryColumn("rows", 1, {{"check", "x"}, {"target", "x"}}));
+  std::string text = RenderText(samples);
   PromtoolResult result = PromtoolCheckMetrics(text);
   ASSERT_NE(result.exit_code, 127) << "promtool not found on PATH: " << result.output;
   EXPECT_EQ(result.exit_code, 0) << result.output << "\n--- input ---\n" << text;
