@@ -1,3 +1,6 @@
+// HttpServer: the listening socket, connections within their limits and
+// deadlines, TLS; routing and handlers are in http_routes.cpp, basic auth in
+// http_auth.cpp.
 #include "net/http_server.hpp"
 
 #include <fcntl.h>
@@ -9,29 +12,17 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <charconv>
-#include <optional>
-#include <cstdlib>
 #include <stdexcept>
 #include <string_view>
-#include <vector>
 
-#include "common/text.hpp"
-#include "drwatch/version.hpp"
+#include "net/http_server_internal.hpp"
 
 namespace drwatch::net {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
-using Request = http::request<http::string_body>;
-using Response = http::response<http::string_body>;
+using namespace server_detail;
 
 namespace {
 
@@ -40,9 +31,6 @@ constexpr std::size_t kBodyLimit = 64 * 1024;
 constexpr std::size_t kDrainLimit = 1024 * 1024;
 constexpr std::chrono::milliseconds kDrainTimeout{1000};
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
-constexpr int kMaxPasswordChecks = 2;
-constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
-constexpr std::string_view kTextContentType = "text/plain; charset=utf-8";
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 // ---- listen address ------------------------------------------------------
@@ -85,65 +73,6 @@ bool IsWildcard(const std::string& address) { return !address.empty() && address
 
 void SetCloseOnExec(int fd) { ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC); }
 
-// ---- responses -------------------------------------------------------------
-
-Response TextResponse(http::status status, std::string body,
-                      std::string_view content_type = kTextContentType) {
-  Response response{status, 11};
-  response.set(http::field::content_type, content_type);
-  response.body() = std::move(body);
-  return response;
-}
-
-Response MethodNotAllowed(std::string_view allow) {
-  Response response = TextResponse(http::status::method_not_allowed, "Method Not Allowed");
-  response.set(http::field::allow, allow);
-  return response;
-}
-
-bool IsGetOrHead(http::verb method) {
-  return method == http::verb::get || method == http::verb::head;
-}
-
-std::string IndexPage(std::string_view telemetry_path) {
-  std::string path = EscapeMarkup(telemetry_path);
-  return "<!DOCTYPE html>\n<html><head><title>drwatch</title></head><body>\n"
-         "<h1>drwatch</h1>\n<p>Backup and disaster-recovery health checks.</p>\n<ul>\n"
-         "<li><a href=\"" + path + "\">" + path + "</a></li>\n"
-         "<li><a href=\"/-/healthy\">/-/healthy</a></li>\n"
-         "<li><a href=\"/-/ready\">/-/ready</a></li>\n"
-         "</ul>\n</body></html>\n";
-}
-
-// ---- gzip ------------------------------------------------------------------
-
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
-// "gzip", "x-gzip" or "*" in the list, unless refused with q=0.
-bool AcceptsGzip(std::string_view header) {
-  while (!header.empty()) {
-    std::size_t comma = header.find(',');
-    std::string_view item = header.substr(0, comma);
-    header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
-    std::size_t semicolon = item.find(';');
-    std::string_view coding = Trim(item.substr(0, semicolon));
-    if (!beast::iequals(coding, "gzip") && !beast::iequals(coding, "x-gzip") && coding != "*") {
-      continue;
-    }
-    if (semicolon == std::string_view::npos) return true;
-    std::string_view params = Trim(item.substr(semicolon + 1));
-    if (params.size() < 2 || (params[0] != 'q' && params[0] != 'Q') || params[1] != '=') {
-      return true;
-    }
-    return std::strtod(std::string(params.substr(2)).c_str(), nullptr) > 0;
-  }
-  return false;
-}
-
 bool IsNormalClose(const boost::system::error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
          ec == asio::error::eof || ec == asio::error::connection_reset ||
@@ -159,82 +88,9 @@ void LogEscaped(std::exception_ptr error) {
   }
 }
 
-// A connection, with its web configuration for its whole life (a rotated
-// certificate applies to the connections that come after it).
-struct Session {
-  Session(tcp::socket socket, std::shared_ptr<const WebSecurity> s)
-      : stream(std::move(socket)), security(std::move(s)) {}
-  // Waiting for a request (or the TLS handshake) since `waiting_since`;
-  // false while a request is answered. Only waiting connections are closed
-  // to make room (see HttpServerOptions::max_connections).
-  void Wait() {
-    waiting = true;
-    waiting_since = std::chrono::steady_clock::now();
-  }
-  beast::tcp_stream stream;
-  std::shared_ptr<const WebSecurity> security;
-  bool waiting = true;
-  std::chrono::steady_clock::time_point waiting_since = std::chrono::steady_clock::now();
-  bool closed = false;
-};
-
-Response Unauthorized() {
-  Response response = TextResponse(http::status::unauthorized, "Unauthorized");
-  response.set(http::field::www_authenticate, "Basic realm=\"drwatch\"");
-  return response;
-}
-
-// Probes of liveness and readiness carry no data: orchestrators call them
-// without credentials.
-bool IsOpenPath(std::string_view target) {
-  std::string_view path = target.substr(0, target.find('?'));
-  return path == "/-/healthy" || path == "/-/ready";
-}
-
 }  // namespace
 
 // ---- the server ------------------------------------------------------------
-
-struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
-  Impl(asio::any_io_executor executor, HttpServerOptions options, HttpHandlers handlers)
-      : executor_(executor),
-        options_(std::move(options)),
-        handlers_(std::move(handlers)),
-        acceptor_(executor),
-        retry_timer_(executor) {}
-
-  void Start();
-  void Stop();
-  boost::system::error_code Bind(const tcp::endpoint& endpoint);
-  // Each coroutine takes `self` so the server outlives it.
-  asio::awaitable<void> AcceptLoop(std::shared_ptr<Impl> self);
-  void StartSession(tcp::socket socket);
-  bool MakeRoom();
-  asio::awaitable<void> Serve(std::shared_ptr<Impl> self, std::shared_ptr<Session> session);
-  template <typename Stream>
-  asio::awaitable<void> ServeRequests(Session& session, Stream& stream);
-  template <typename Stream>
-  asio::awaitable<void> RejectTooLarge(Stream& stream);
-  asio::awaitable<std::optional<Response>> Refusal(const Session& session, const Request& request);
-  Response Handle(const Request& request);
-  Response Finish(const Request& request, Response response);
-  bool IsAllowedReload(const Request& request) const;
-  asio::awaitable<Response> RunReload(const Request& request);
-  Response Route(const Request& request);
-  Response Metrics(const Request& request);
-  Response Reload(const Request& request);
-
-  asio::any_io_executor executor_;
-  HttpServerOptions options_;
-  HttpHandlers handlers_;
-  tcp::acceptor acceptor_;
-  asio::steady_timer retry_timer_;
-  std::vector<std::weak_ptr<Session>> sessions_;
-  bool started_ = false;
-  bool stopped_ = false;
-  int password_checks_ = 0;  // bcrypt checks on the pool now
-  std::uint64_t closed_at_limit_ = 0;
-};
 
 void HttpServer::Impl::Start() {
   if (started_) throw std::logic_error("HttpServer::Start called twice");
@@ -418,35 +274,6 @@ asio::awaitable<void> HttpServer::Impl::ServeRequests(Session& session, Stream& 
   }
 }
 
-// The answer refusing `request` when basic auth requires it and it lacks
-// the right password; nullopt to serve it. bcrypt takes about 100 ms: it runs
-// on the blocking pool, never on the loop, and only kMaxPasswordChecks at a
-// time, so a flood of guesses cannot take the pool from the checks (the
-// excess is told to retry); credentials that matched before skip bcrypt, so
-// Prometheus keeps scraping during such a flood.
-asio::awaitable<std::optional<Response>> HttpServer::Impl::Refusal(const Session& session,
-                                                                  const Request& request) {
-  if (!session.security || !session.security->requires_auth() || IsOpenPath(request.target())) {
-    co_return std::nullopt;
-  }
-  std::string user, password;
-  if (!ParseBasicAuth(request[http::field::authorization], user, password)) co_return Unauthorized();
-  if (session.security->IsKnownGood(user, password)) co_return std::nullopt;
-  if (password_checks_ >= kMaxPasswordChecks) {
-    Response busy = TextResponse(http::status::service_unavailable, "Too many password checks; retry");
-    busy.set(http::field::retry_after, "1");
-    co_return busy;
-  }
-  auto check = [security = session.security, user = std::move(user), password = std::move(password)] {
-    return security->CheckPassword(user, password);
-  };
-  ++password_checks_;
-  std::optional<bool> ok = co_await RunBlocking(*options_.blocking_pool, std::move(check), [](bool) {});
-  --password_checks_;
-  if (ok.value_or(false)) co_return std::nullopt;
-  co_return Unauthorized();
-}
-
 // Closing a socket with unread request bytes makes the kernel answer with a
 // reset, which can destroy the 413 before the client reads it; so the rest of
 // the request is read and dropped, within limits, before closing.
@@ -468,108 +295,6 @@ asio::awaitable<void> HttpServer::Impl::RejectTooLarge(Stream& stream) {
     if (read_ec) break;
     drained += n;
   }
-}
-
-Response HttpServer::Impl::Handle(const Request& request) {
-  Response response;
-  try {
-    response = Route(request);
-  } catch (const std::exception& e) {
-    spdlog::error("http: {} {}: {}", std::string_view(request.method_string()),
-                  std::string_view(request.target()), e.what());
-    response = TextResponse(http::status::internal_server_error, "Internal Server Error");
-  }
-  return Finish(request, std::move(response));
-}
-
-Response HttpServer::Impl::Finish(const Request& request, Response response) {
-  response.version(request.version());
-  response.keep_alive(request.keep_alive());
-  response.set(http::field::server, std::string("drwatch/") + kVersion);
-  response.prepare_payload();
-  // HEAD: the headers of the GET answer (Content-Length included), no body.
-  if (request.method() == http::verb::head) response.body().clear();
-  return response;
-}
-
-Response HttpServer::Impl::Route(const Request& request) {
-  std::string_view target = request.target();
-  std::string_view path = target.substr(0, target.find('?'));
-  http::verb method = request.method();
-  if (path == options_.telemetry_path) {
-    return IsGetOrHead(method) ? Metrics(request) : MethodNotAllowed("GET, HEAD");
-  }
-  if (path == "/-/healthy") {
-    return IsGetOrHead(method) ? TextResponse(http::status::ok, "OK")
-                               : MethodNotAllowed("GET, HEAD");
-  }
-  if (path == "/-/ready") {
-    if (!IsGetOrHead(method)) return MethodNotAllowed("GET, HEAD");
-    bool ready = !handlers_.ready || handlers_.ready();
-    return ready ? TextResponse(http::status::ok, "Ready")
-                 : TextResponse(http::status::service_unavailable, "Not Ready");
-  }
-  if (path == "/-/reload") return Reload(request);
-  if (path == "/") {
-    if (!IsGetOrHead(method)) return MethodNotAllowed("GET, HEAD");
-    std::string page = handlers_.status_page ? handlers_.status_page() : IndexPage(options_.telemetry_path);
-    return TextResponse(http::status::ok, std::move(page), "text/html; charset=utf-8");
-  }
-  if (path == "/status.json" && handlers_.status_json) {
-    if (!IsGetOrHead(method)) return MethodNotAllowed("GET, HEAD");
-    return TextResponse(http::status::ok, handlers_.status_json(), "application/json");
-  }
-  return TextResponse(http::status::not_found, "Not Found");
-}
-
-Response HttpServer::Impl::Metrics(const Request& request) {
-  MetricsBody body = handlers_.metrics ? handlers_.metrics() : MetricsBody();
-  Response response = TextResponse(http::status::ok, std::string(), kMetricsContentType);
-  response.set(http::field::vary, "Accept-Encoding");
-  if (AcceptsGzip(request[http::field::accept_encoding])) {
-    response.set(http::field::content_encoding, "gzip");
-    // Only the tail is compressed per scrape; the head's deflate is kept.
-    response.body() = GzipJoin(body.head ? body.head->Deflated() : DeflatedPart{}, Deflate(body.tail, true));
-  } else if (body.head) {
-    response.body().reserve(body.head->text().size() + body.tail.size());
-    response.body() = body.head->text();
-    response.body() += body.tail;
-  } else {
-    response.body() = std::move(body.tail);
-  }
-  return response;
-}
-
-Response HttpServer::Impl::Reload(const Request& request) {
-  if (request.method() != http::verb::post && request.method() != http::verb::put) {
-    return MethodNotAllowed("POST, PUT");
-  }
-  if (!options_.enable_lifecycle) {
-    return TextResponse(http::status::forbidden, "Lifecycle API is not enabled.");
-  }
-  // Allowed reloads are asynchronous and never get here (see RunReload).
-  return TextResponse(http::status::internal_server_error, "reload is not supported");
-}
-
-bool HttpServer::Impl::IsAllowedReload(const Request& request) const {
-  std::string_view target = request.target();
-  return options_.enable_lifecycle && handlers_.reload &&
-         target.substr(0, target.find('?')) == "/-/reload" &&
-         (request.method() == http::verb::post || request.method() == http::verb::put);
-}
-
-asio::awaitable<Response> HttpServer::Impl::RunReload(const Request& request) {
-  std::string error;
-  try {
-    std::string result = co_await handlers_.reload();
-    error = std::move(result);
-  } catch (const std::exception& e) {
-    spdlog::error("http: reload: {}", e.what());
-    error = "Internal Server Error";
-  }
-  Response response = error.empty() ? TextResponse(http::status::ok, std::string())
-                                    : TextResponse(http::status::internal_server_error, error);
-  co_return Finish(request, std::move(response));
 }
 
 // ---- public interface --------------------------------------------------------
@@ -618,3 +343,4 @@ tcp::endpoint HttpServer::LocalEndpoint() const {
 }
 
 }  // namespace drwatch::net
+

@@ -99,12 +99,34 @@ TEST(S3Xml, ReportsMalformedDocumentsWithALine) {
 
 TEST(S3Xml, BoundsTheDepthInsteadOfTheStack) {
   std::string deep;
-  for (int i = 0; i < 100000; ++i) deep += "<a>";
+  for (int i = 0; i < 1000000; ++i) deep += "<a>";
   EXPECT_EQ(ParseXml(deep).error, "malformed XML: line 1: nested deeper than 32 elements");
   std::string ok;
   for (int i = 0; i < kMaxXmlDepth; ++i) ok += "<a>";
   for (int i = 0; i < kMaxXmlDepth; ++i) ok += "</a>";
   EXPECT_TRUE(ParseXml(ok).ok());
+}
+
+// "Billion laughs" and external entities: no declaration is read at all.
+TEST(S3Xml, RefusesEntityDeclarationsOfAnyKind) {
+  std::string laughs = "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol0 \"lol\">";
+  for (int i = 1; i < 10; ++i) {
+    laughs += "<!ENTITY lol" + std::to_string(i) + " \"";
+    for (int j = 0; j < 10; ++j) laughs += "&lol" + std::to_string(i - 1) + ";";
+    laughs += "\">";
+  }
+  laughs += "]><lolz>&lol9;</lolz>";
+  EXPECT_EQ(ParseXml(laughs).error, "malformed XML: line 1: DOCTYPE and other declarations are not allowed");
+  EXPECT_EQ(ParseXml("<!DOCTYPE a [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><a>&x;</a>").error,
+            "malformed XML: line 1: DOCTYPE and other declarations are not allowed");
+  EXPECT_EQ(ParseXml("<a><!ENTITY x \"y\"></a>").error, "malformed XML: line 1: unexpected declaration inside <a>");
+}
+
+TEST(S3Xml, ReadsHugeTextInOnePass) {
+  std::string text(8 * 1024 * 1024, 'x');
+  XmlDocument doc = ParseXml("<a>" + text + "</a>");
+  ASSERT_TRUE(doc.ok()) << doc.error;
+  EXPECT_EQ(doc.root.text.size(), text.size());
 }
 
 TEST(S3Xml, SurvivesEveryTruncationOfAPage) {
