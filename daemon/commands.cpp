@@ -16,7 +16,7 @@
 
 #include "backup/commands.hpp"
 #include "common/redact.hpp"
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "config/expand.hpp"
 #include "engine/scheduler.hpp"
 #include "engine/state_store.hpp"
@@ -34,8 +34,8 @@ constexpr int kUsageError = 2;
 constexpr std::chrono::seconds kCancelGrace{10};
 
 struct Loaded {
-  std::shared_ptr<const config::Catalogue> catalogue;
-  const config::CheckSpec* check = nullptr;
+  std::shared_ptr<const catalogue::Catalogue> catalogue;
+  const catalogue::CheckSpec* check = nullptr;
 };
 
 void PrintError(const std::string& text) {
@@ -54,7 +54,7 @@ std::string KindList(const std::vector<std::string_view>& kinds) {
 // The catalogue and the command's check, which must be of one of `kinds`;
 // nullopt after printing why not.
 std::optional<Loaded> LoadCheck(const Options& options, const std::vector<std::string_view>& kinds) {
-  auto loaded = config::LoadCatalogueFile(options.config_file);
+  auto loaded = catalogue::LoadCatalogueFile(options.config_file);
   if (!loaded.errors.empty()) {
     for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", Redactor::Global().Apply(e).c_str());
     return std::nullopt;
@@ -93,7 +93,7 @@ int RunLoop(boost::asio::io_context& io, const bool& finished, const std::functi
   return signo == 0 ? 0 : 128 + signo;
 }
 
-void SaveState(const engine::StateStore& store, const config::CheckSpec& check, const engine::CheckState& state) {
+void SaveState(const engine::StateStore& store, const catalogue::CheckSpec& check, const engine::CheckState& state) {
   std::string error;
   std::int64_t mtime = 0;
   std::string text = engine::EncodeState(check.name, check.kind, state);
@@ -105,7 +105,7 @@ void SaveState(const engine::StateStore& store, const config::CheckSpec& check, 
 // backup run, restore drill: one run of the check exactly as the scheduler
 // runs it (deadline, targets, common metrics), recorded in the state file.
 int RunCheckNow(const Options& options, const Loaded& loaded) {
-  const config::CheckSpec& check = *loaded.check;
+  const catalogue::CheckSpec& check = *loaded.check;
   engine::StateStore store(options.storage_path);
   std::map<std::string, engine::PersistedCheck> persisted;
   std::string error;
@@ -252,7 +252,7 @@ int RestoreLatest(const Options& options, const Loaded& loaded) {
     PrintError("check \"" + options.check + "\" names no storage target (a bug)");
     return 1;
   }
-  const config::CheckSpec& check = *loaded.check;
+  const catalogue::CheckSpec& check = *loaded.check;
   auto target = loaded.catalogue->targets.at(check.target)->MakeRuntime(io.get_executor(), pool);
   // A recovery is not bounded by the dump's timeout: it runs until it is
   // done or cancelled (Ctrl-C).

@@ -15,6 +15,8 @@
 #include "engine/objectives.hpp"
 #include "engine/run_lock.hpp"
 #include "engine/state_store.hpp"
+#include "run/context.hpp"
+#include "targets/target.hpp"
 
 namespace drwatch::engine {
 
@@ -31,7 +33,7 @@ const char* ToString(RunResult r) {
 }
 
 struct Scheduler::Entry {
-  config::CheckSpec spec;
+  catalogue::CheckSpec spec;
   std::shared_ptr<targets::TargetRuntime> target;
   std::shared_ptr<CheckState> state;
   /// The targets the probe names besides its own (ReferencedTargets()).
@@ -40,17 +42,17 @@ struct Scheduler::Entry {
 
 struct ProbeOutcome {
   RunResult result = RunResult::kFailure;
-  probes::ProbeResult probe;
+  run::ProbeResult probe;
 };
 
 namespace {
 
-metrics::Labels CheckLabels(const config::CheckSpec& spec) {
+metrics::Labels CheckLabels(const catalogue::CheckSpec& spec) {
   return {{"check", spec.name}, {"kind", spec.kind}, {"target", spec.target}};
 }
 
 // Puts check and target in front of a probe sample's own labels.
-metrics::Sample WithCheckLabels(metrics::Sample s, const config::CheckSpec& spec) {
+metrics::Sample WithCheckLabels(metrics::Sample s, const catalogue::CheckSpec& spec) {
   metrics::Labels labels{{"check", spec.name}, {"target", spec.target}};
   labels.insert(labels.end(), s.labels.begin(), s.labels.end());
   s.labels = std::move(labels);
@@ -69,7 +71,7 @@ Clock::duration ToSteady(WallTime::duration d) { return std::chrono::duration_ca
 
 // One run of a probe within its deadline. The deadline timer and the probe
 // race; whichever finishes first cancels the other.
-boost::asio::awaitable<ProbeOutcome> RunProbe(const config::CheckSpec& spec, probes::RunContext& ctx) {
+boost::asio::awaitable<ProbeOutcome> RunProbe(const catalogue::CheckSpec& spec, run::RunContext& ctx) {
   Timer deadline(ctx.executor);
   deadline.expires_at(ctx.deadline);
   ProbeOutcome out;
@@ -127,11 +129,11 @@ Clock::duration Scheduler::SpreadOffset(const std::string& name, Clock::duration
   return Clock::duration(static_cast<Clock::rep>(Fnv1a64(name) % static_cast<std::uint64_t>(ticks)));
 }
 
-void Scheduler::Apply(std::shared_ptr<const config::Catalogue> catalogue) {
+void Scheduler::Apply(std::shared_ptr<const catalogue::Catalogue> catalogue) {
   Apply(std::move(catalogue), {});
 }
 
-void Scheduler::Apply(std::shared_ptr<const config::Catalogue> catalogue,
+void Scheduler::Apply(std::shared_ptr<const catalogue::Catalogue> catalogue,
                       const std::map<std::string, PersistedCheck>& persisted) {
   decltype(targets_) targets;
   for (const auto& [name, spec] : catalogue->targets) {
@@ -306,9 +308,11 @@ void Scheduler::Launch(const std::shared_ptr<Entry>& entry, Done done, std::opti
       auto it = entry->referenced.find(name);
       return it == entry->referenced.end() ? nullptr : it->second.get();
     };
-    probes::RunContext ctx{executor, pool, *entry->target, spec.timeout, start + spec.timeout, spec.name,
-                           find_target};
-    ctx.storage_path = std::move(storage_path);
+    run::RunContext ctx{executor, pool, *entry->target, spec.timeout, start + spec.timeout, spec.name, find_target};
+    ctx.storage_path = storage_path;
+    ctx.read_last_run = [store = StateStore(std::move(storage_path))](const std::string& check) {
+      return ReadLastRun(store, check);
+    };
     ProbeOutcome outcome;
     RunLock lock;  // held until the run is recorded
     std::string busy;
@@ -529,8 +533,8 @@ void Scheduler::RunAllOnce(std::function<void(std::vector<RunReport>)> done) {
   }
 }
 
-std::vector<std::pair<const config::Objective*, ObjectiveStatus>> Scheduler::Objectives(double* changes_at) const {
-  std::vector<std::pair<const config::Objective*, ObjectiveStatus>> out;
+std::vector<std::pair<const catalogue::Objective*, ObjectiveStatus>> Scheduler::Objectives(double* changes_at) const {
+  std::vector<std::pair<const catalogue::Objective*, ObjectiveStatus>> out;
   if (!catalogue_) return out;
   double now = WallSeconds();
   std::vector<CheckFeed> feeds;

@@ -8,7 +8,7 @@
 
 #include <map>
 
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/probe_harness.hpp"
 
@@ -78,7 +78,7 @@ class PostgresSecurityTest : public PgClusterTest {
   std::optional<probes::ProbeResult> Review(const std::string& dsn, const std::string& extra = "") {
     std::string text = "targets:\n  db: {type: postgres, dsn: \"" + dsn + "\"}\nchecks:\n"
                        "  - name: review\n    kind: postgres.security\n    target: db\n" + extra;
-    auto loaded = config::LoadCatalogueText(text, "security_test.yml");
+    auto loaded = catalogue::LoadCatalogueText(text, "security_test.yml");
     std::string errors;
     for (const auto& e : loaded.errors) errors += e + "\n";
     EXPECT_TRUE(loaded.catalogue) << errors;
@@ -99,7 +99,7 @@ class PostgresSecurityTest : public PgClusterTest {
   }
 
   std::string db_;
-  std::shared_ptr<const config::Catalogue> catalogue_;
+  std::shared_ptr<const catalogue::Catalogue> catalogue_;
   std::shared_ptr<targets::TargetRuntime> target_;
 };
 
@@ -159,7 +159,7 @@ TEST(PostgresSecurityCatalogue, UnknownRulesAndSeveritiesAreRefusedWithTheirKey)
       "targets:\n  db: {type: postgres, dsn: \"host=127.0.0.1\"}\nchecks:\n"
       "  - name: review\n    kind: postgres.security\n    target: db\n"
       "    rules: {no_such_rule: warning, ssl_off: loud}\n";
-  auto loaded = config::LoadCatalogueText(text, "bad.yml");
+  auto loaded = catalogue::LoadCatalogueText(text, "bad.yml");
   EXPECT_FALSE(loaded.catalogue);
   EXPECT_THAT(loaded.errors, ::testing::ElementsAre(
                                  "bad.yml:7:27: checks[0].rules.no_such_rule: unknown rule (see "

@@ -10,14 +10,14 @@
 namespace drwatch::test {
 
 void CheckRunner::Load(const std::string& text, const std::string& file) {
-  auto loaded = config::LoadCatalogueText(text, file);
+  auto loaded = catalogue::LoadCatalogueText(text, file);
   ASSERT_EQ(loaded.errors, std::vector<std::string>{});
   catalogue_ = loaded.catalogue;
   runtimes_.clear();
   for (const auto& [name, spec] : catalogue_->targets) runtimes_[name] = spec->MakeRuntime(io_.get_executor(), pool_);
 }
 
-const config::CheckSpec& CheckRunner::Check(const std::string& name) const {
+const catalogue::CheckSpec& CheckRunner::Check(const std::string& name) const {
   if (catalogue_) {
     for (const auto& c : catalogue_->checks) {
       if (c.name == name) return c;

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "common/blocking.hpp"
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "probes/probe.hpp"
 
 namespace drwatch::test {
@@ -25,7 +25,7 @@ class CheckRunner {
   /// test when it does not load.
   void Load(const std::string& text, const std::string& file);
   /// The check `name` of the loaded catalogue (throws when there is none).
-  const config::CheckSpec& Check(const std::string& name) const;
+  const catalogue::CheckSpec& Check(const std::string& name) const;
   /// The run context the runner would give the check, deadline `timeout` from now.
   probes::RunContext Context(const std::string& name, std::chrono::milliseconds timeout);
   /// One run racing its deadline; nullopt when the deadline won.
@@ -38,7 +38,7 @@ class CheckRunner {
  private:
   boost::asio::io_context& io_;
   BlockingPool& pool_;
-  std::shared_ptr<const config::Catalogue> catalogue_;
+  std::shared_ptr<const catalogue::Catalogue> catalogue_;
   std::map<std::string, std::shared_ptr<targets::TargetRuntime>> runtimes_;
   std::string storage_path_;
 };

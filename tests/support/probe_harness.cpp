@@ -22,9 +22,9 @@ std::map<std::string, double> SamplesByName(const std::vector<metrics::Sample>& 
   return out;
 }
 
-std::shared_ptr<const config::Catalogue> ProbeHarness::Load(const std::string& dsn, const std::string& checks) {
+std::shared_ptr<const catalogue::Catalogue> ProbeHarness::Load(const std::string& dsn, const std::string& checks) {
   std::string text = "targets:\n  db:\n    type: postgres\n    dsn: \"" + dsn + "\"\nchecks:\n" + checks;
-  auto loaded = config::LoadCatalogueText(text, "probe_harness.yml");
+  auto loaded = catalogue::LoadCatalogueText(text, "probe_harness.yml");
   std::string errors;
   for (const auto& e : loaded.errors) errors += e + "\n";
   EXPECT_TRUE(loaded.catalogue) << errors;
@@ -33,8 +33,8 @@ std::shared_ptr<const config::Catalogue> ProbeHarness::Load(const std::string& d
   return catalogue_;
 }
 
-std::shared_ptr<const config::Catalogue> ProbeHarness::LoadText(const std::string& text) {
-  auto loaded = config::LoadCatalogueText(text, "probe_harness.yml");
+std::shared_ptr<const catalogue::Catalogue> ProbeHarness::LoadText(const std::string& text) {
+  auto loaded = catalogue::LoadCatalogueText(text, "probe_harness.yml");
   std::string errors;
   for (const auto& e : loaded.errors) errors += e + "\n";
   EXPECT_TRUE(loaded.catalogue) << errors;
@@ -46,7 +46,7 @@ std::shared_ptr<const config::Catalogue> ProbeHarness::LoadText(const std::strin
   return catalogue_;
 }
 
-const config::CheckSpec& ProbeHarness::Check(const std::string& name) const {
+const catalogue::CheckSpec& ProbeHarness::Check(const std::string& name) const {
   if (catalogue_) {
     for (const auto& check : catalogue_->checks) {
       if (check.name == name) return check;
@@ -56,7 +56,7 @@ const config::CheckSpec& ProbeHarness::Check(const std::string& name) const {
 }
 
 std::optional<probes::ProbeResult> ProbeHarness::Run(const std::string& name, std::chrono::milliseconds timeout) {
-  const config::CheckSpec& check = Check(name);
+  const catalogue::CheckSpec& check = Check(name);
   targets::TargetRuntime& target = targets_.empty() ? *target_ : *targets_.at(check.target);
   auto find = [this](std::string_view other) -> targets::TargetRuntime* {
     auto it = targets_.find(std::string(other));

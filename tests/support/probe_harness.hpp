@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "common/blocking.hpp"
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "probes/probe.hpp"
 
 namespace drwatch::test {
@@ -26,13 +26,13 @@ class ProbeHarness : public ::testing::Test {
  protected:
   /// Loads a catalogue with one postgres target `db` at `dsn` and the given
   /// checks (YAML list items); fails the test when it does not load.
-  std::shared_ptr<const config::Catalogue> Load(const std::string& dsn, const std::string& checks);
+  std::shared_ptr<const catalogue::Catalogue> Load(const std::string& dsn, const std::string& checks);
   /// Loads a whole catalogue (targets and checks) and builds every target,
   /// so a check may use other targets (storage.replication's replica); fails
   /// the test when it does not load.
-  std::shared_ptr<const config::Catalogue> LoadText(const std::string& text);
+  std::shared_ptr<const catalogue::Catalogue> LoadText(const std::string& text);
   /// The check `name` of the last loaded catalogue.
-  const config::CheckSpec& Check(const std::string& name) const;
+  const catalogue::CheckSpec& Check(const std::string& name) const;
   /// One run as the runner does it: the probe races its deadline.
   std::optional<probes::ProbeResult> Run(const std::string& check,
                                          std::chrono::milliseconds timeout = std::chrono::seconds(5));
@@ -46,7 +46,7 @@ class ProbeHarness : public ::testing::Test {
 
   boost::asio::io_context io_;
   BlockingPool pool_{4};  // destroyed first: its last jobs may still post to io_
-  std::shared_ptr<const config::Catalogue> catalogue_;
+  std::shared_ptr<const catalogue::Catalogue> catalogue_;
   std::shared_ptr<targets::TargetRuntime> target_;
   std::map<std::string, std::shared_ptr<targets::TargetRuntime>> targets_;  // LoadText's
   /// Handed to every run as --storage.path (probes' history); empty: none.

@@ -11,7 +11,7 @@
 #include <map>
 
 #include "common/redact.hpp"
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "support/bad_fixtures.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/test_http_server.hpp"
@@ -39,10 +39,10 @@ class HttpProbeTest : public ::testing::Test {
  protected:
   // Loads a catalogue with target `web` (its keys given) and one check `probe`
   // of kind http with `check_keys` (each "    key: value\n").
-  std::shared_ptr<const config::Catalogue> Load(const std::string& target_keys, const std::string& check_keys = "") {
+  std::shared_ptr<const catalogue::Catalogue> Load(const std::string& target_keys, const std::string& check_keys = "") {
     std::string text = "targets:\n  web:\n    type: http\n" + target_keys +
                        "checks:\n  - name: probe\n    kind: http\n    target: web\n" + check_keys;
-    auto loaded = config::LoadCatalogueText(text, "http_test.yml");
+    auto loaded = catalogue::LoadCatalogueText(text, "http_test.yml");
     std::string errors;
     for (const auto& e : loaded.errors) errors += e + "\n";
     EXPECT_TRUE(loaded.catalogue) << errors;
@@ -54,7 +54,7 @@ class HttpProbeTest : public ::testing::Test {
   Errors LoadErrors(const std::string& target_keys, const std::string& check_keys) {
     std::string text = "targets:\n  web:\n    type: http\n" + target_keys +
                        "checks:\n  - name: probe\n    kind: http\n    target: web\n" + check_keys;
-    return config::LoadCatalogueText(text, "f.yml").errors;
+    return catalogue::LoadCatalogueText(text, "f.yml").errors;
   }
 
   std::optional<probes::ProbeResult> Run(std::chrono::milliseconds timeout = 5s) {
@@ -69,7 +69,7 @@ class HttpProbeTest : public ::testing::Test {
 
   boost::asio::io_context io_;
   BlockingPool pool_{2};
-  std::shared_ptr<const config::Catalogue> catalogue_;
+  std::shared_ptr<const catalogue::Catalogue> catalogue_;
   std::shared_ptr<targets::TargetRuntime> target_;
 };
 

@@ -16,7 +16,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "storage/pattern.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/process.hpp"
@@ -208,7 +208,7 @@ class SlowReadBackend final : public Backend {
 };
 
 TEST_F(FileBackendTest, ACancelledWriteTestLeavesNothingBehind) {
-  auto result = config::LoadCatalogueText("targets:\n  t: {type: storage, url: \"file://" + dir_ +
+  auto result = catalogue::LoadCatalogueText("targets:\n  t: {type: storage, url: \"file://" + dir_ +
                                               "\"}\nchecks:\n  - {name: w, kind: storage.reachable, target: t}\n",
                                           "f.yml");
   ASSERT_EQ(result.errors, std::vector<std::string>{});

@@ -13,7 +13,7 @@
 #include <map>
 #include <regex>
 
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "support/pg_cluster.hpp"
 #include "targets/storage_target.hpp"
 
@@ -79,7 +79,7 @@ class StorageProbeTest : public ::testing::Test {
                        "checks:\n"
                        "  - {name: c, target: backups, " +
                        check + "}\n";
-    auto result = config::LoadCatalogueText(text, "test.yml");
+    auto result = catalogue::LoadCatalogueText(text, "test.yml");
     ASSERT_EQ(result.errors, Errors{});
     catalogue_ = result.catalogue;
     for (const auto& [name, spec] : catalogue_->targets) runtimes_[name] = spec->MakeRuntime(io_.get_executor(), pool_);
@@ -100,7 +100,7 @@ class StorageProbeTest : public ::testing::Test {
   std::string replica_dir_;
   boost::asio::io_context io_;
   BlockingPool pool_{4};  // destroyed first: its last jobs may still post to io_
-  std::shared_ptr<const config::Catalogue> catalogue_;
+  std::shared_ptr<const catalogue::Catalogue> catalogue_;
   std::map<std::string, std::shared_ptr<targets::TargetRuntime>> runtimes_;
 };
 
