@@ -23,13 +23,11 @@
 #include "common/clock.hpp"
 #include "catalogue/catalogue.hpp"
 #include "engine/objectives.hpp"
+#include "engine/run_once.hpp"
 #include "engine/status.hpp"
 #include "metrics/sample.hpp"
 
 namespace drwatch::engine {
-
-enum class RunResult { kSuccess = 0, kFailure = 1, kTimeout = 2, kSkipped = 3 };
-const char* ToString(RunResult r);
 
 /// What a check's last runs left behind. Shared across reloads by checks
 /// whose configuration did not change.
@@ -95,7 +93,7 @@ class Scheduler {
   /// reported with "already running (pid N, since …)". Without a directory
   /// (the default) no lock is taken.
   void SetRunLockDirectory(std::string dir) { lock_dir_ = std::move(dir); }
-  /// --storage.path, handed to every run (probes::RunContext::storage_path):
+  /// --storage.path, handed to every run (run::RunContext::storage_path):
   /// probes keep their history there. Empty (the default): none.
   void SetStoragePath(std::string path) { storage_path_ = std::move(path); }
   /// Starts scheduling (after Apply).
@@ -165,7 +163,7 @@ class Scheduler {
   void CountSkipped(Entry& entry, std::uint64_t runs);
   void Launch(const std::shared_ptr<Entry>& entry, Done done, std::optional<Clock::time_point> planned = {});
   void Finished(const std::shared_ptr<Entry>& entry);
-  void Record(Entry& entry, RunReport report, struct ProbeOutcome& outcome);
+  void Record(Entry& entry, RunReport report, RunOutcome& outcome);
   /// Every objective evaluated now; `changes_at`: when one could change by time alone.
   std::vector<std::pair<const catalogue::Objective*, ObjectiveStatus>> Objectives(double* changes_at = nullptr) const;
 

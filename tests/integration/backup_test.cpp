@@ -34,7 +34,6 @@
 #include "support/check_runner.hpp"
 #include "support/app_seed.hpp"
 #include "support/pg_cluster.hpp"
-#include "support/probe_harness.hpp"
 #include "support/process.hpp"
 
 namespace drwatch::test {

@@ -15,7 +15,7 @@
 #include "engine/state_store.hpp"
 #include "probes/history.hpp"
 #include "support/pg_cluster.hpp"
-#include "support/probe_harness.hpp"
+#include "support/check_runner.hpp"
 
 namespace drwatch::test {
 namespace {
@@ -37,11 +37,16 @@ class BaselineTest : public ProbeHarness {
     delete cluster_;
     cluster_ = nullptr;
   }
-  void SetUp() override { storage_path_ = pgproc::MakeOwnedTempDir("drwatch-baseline"); }
+  void SetUp() override {
+    storage_path_ = pgproc::MakeOwnedTempDir("drwatch-baseline");
+    runner_.SetStoragePath(storage_path_);
+  }
   void TearDown() override {
     ProbeHarness::TearDown();
     fs::remove_all(storage_path_);
   }
+
+  std::string storage_path_;
 
   // Runs `sql` in database `db` on one connection (the same queryid each time).
   static void Exec(const std::string& db, const std::string& sql, int times = 1) {

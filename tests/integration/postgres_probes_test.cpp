@@ -9,8 +9,9 @@
 
 #include "catalogue/catalogue.hpp"
 #include "support/pg_cluster.hpp"
-#include "support/probe_harness.hpp"
+#include "support/check_runner.hpp"
 #include "support/pgbouncer.hpp"
+#include "engine/run_once.hpp"
 
 namespace drwatch::test {
 namespace {
@@ -46,7 +47,7 @@ class PostgresProbesTest : public PgClusterTest {
 
   // One run as the runner does it: the probe races its deadline.
   std::optional<probes::ProbeResult> Run(const catalogue::CheckSpec& check, std::chrono::milliseconds timeout = 5s) {
-    probes::RunContext ctx{io_.get_executor(), pool_, *target_, timeout, Clock::now() + timeout, check.name};
+    auto ctx = engine::MakeRunContext(io_.get_executor(), pool_, check, *target_, timeout, Clock::now() + timeout);
     return RunWithDeadline(io_, check.probe->Run(ctx), timeout);
   }
 

@@ -10,7 +10,8 @@
 
 #include "catalogue/catalogue.hpp"
 #include "support/pg_cluster.hpp"
-#include "support/probe_harness.hpp"
+#include "support/check_runner.hpp"
+#include "engine/run_once.hpp"
 
 namespace drwatch::test {
 namespace {
@@ -86,7 +87,7 @@ class PostgresSecurityTest : public PgClusterTest {
     catalogue_ = loaded.catalogue;
     target_ = catalogue_->targets.at("db")->MakeRuntime(io_.get_executor(), pool_);
     const auto& check = catalogue_->checks.at(0);
-    probes::RunContext ctx{io_.get_executor(), pool_, *target_, 10s, Clock::now() + 10s, check.name};
+    auto ctx = engine::MakeRunContext(io_.get_executor(), pool_, check, *target_, 10s, Clock::now() + 10s);
     return RunWithDeadline(io_, check.probe->Run(ctx), 10s);
   }
 

@@ -25,7 +25,6 @@
 #include "support/drill_fixture.hpp"
 #include "support/app_seed.hpp"
 #include "support/pg_cluster.hpp"
-#include "support/probe_harness.hpp"
 
 namespace drwatch::test {
 namespace {

@@ -11,6 +11,7 @@
 #include "catalogue/catalogue.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/test_http_server.hpp"
+#include "engine/run_once.hpp"
 
 namespace drwatch::test {
 namespace {
@@ -100,7 +101,7 @@ class SupabaseBackupsTest : public ::testing::Test {
 
   std::optional<probes::ProbeResult> Run(std::chrono::milliseconds timeout = 5s) {
     const auto& check = catalogue_->checks.at(0);
-    probes::RunContext ctx{io_.get_executor(), pool_, *target_, timeout, Clock::now() + timeout, check.name, {}};
+    auto ctx = engine::MakeRunContext(io_.get_executor(), pool_, check, *target_, timeout, Clock::now() + timeout);
     return RunWithDeadline(io_, check.probe->Run(ctx), timeout);
   }
 

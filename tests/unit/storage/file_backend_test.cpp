@@ -21,6 +21,7 @@
 #include "support/pg_cluster.hpp"
 #include "support/process.hpp"
 #include "targets/storage_target.hpp"
+#include "engine/run_once.hpp"
 
 namespace drwatch::storage {
 namespace {
@@ -215,7 +216,7 @@ TEST_F(FileBackendTest, ACancelledWriteTestLeavesNothingBehind) {
   auto slow = std::make_shared<SlowReadBackend>(std::make_shared<FileBackend>(pool_, dir_));
   targets::StorageTarget target(slow);
   const auto& check = result.catalogue->checks[0];
-  probes::RunContext ctx{io_.get_executor(), pool_, target, 300ms, Clock::now() + 300ms, check.name, nullptr};
+  auto ctx = engine::MakeRunContext(io_.get_executor(), pool_, check, target, 300ms, Clock::now() + 300ms);
   // The read would wait an hour: only the deadline ends the run.
   auto start = std::chrono::steady_clock::now();
   auto r = test::RunWithDeadline(io_, check.probe->Run(ctx), 300ms);

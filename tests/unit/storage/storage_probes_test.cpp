@@ -16,6 +16,7 @@
 #include "catalogue/catalogue.hpp"
 #include "support/pg_cluster.hpp"
 #include "targets/storage_target.hpp"
+#include "engine/run_once.hpp"
 
 namespace drwatch::probes {
 namespace {
@@ -88,11 +89,12 @@ class StorageProbeTest : public ::testing::Test {
   // One run of the check, as the scheduler runs it.
   std::optional<ProbeResult> Run(std::chrono::milliseconds deadline = 10s) {
     const auto& check = catalogue_->checks.at(0);
-    RunContext ctx{io_.get_executor(), pool_,     *runtimes_.at(check.target), deadline,
-                   Clock::now() + deadline, check.name, [this](std::string_view name) -> targets::TargetRuntime* {
-                     auto it = runtimes_.find(std::string(name));
-                     return it == runtimes_.end() ? nullptr : it->second.get();
-                   }};
+    auto find = [this](std::string_view name) -> targets::TargetRuntime* {
+      auto it = runtimes_.find(std::string(name));
+      return it == runtimes_.end() ? nullptr : it->second.get();
+    };
+    auto ctx = engine::MakeRunContext(io_.get_executor(), pool_, check, *runtimes_.at(check.target), deadline,
+                                      Clock::now() + deadline, find);
     return test::RunWithDeadline(io_, check.probe->Run(ctx), deadline);
   }
 
