@@ -37,16 +37,11 @@ class BaselineTest : public ProbeHarness {
     delete cluster_;
     cluster_ = nullptr;
   }
-  void SetUp() override {
-    storage_path_ = pgproc::MakeOwnedTempDir("drwatch-baseline");
-    runner_.SetStoragePath(storage_path_);
-  }
+  void SetUp() override { storage_path_ = pgproc::MakeOwnedTempDir("drwatch-baseline"); }
   void TearDown() override {
     ProbeHarness::TearDown();
     fs::remove_all(storage_path_);
   }
-
-  std::string storage_path_;
 
   // Runs `sql` in database `db` on one connection (the same queryid each time).
   static void Exec(const std::string& db, const std::string& sql, int times = 1) {

@@ -68,11 +68,16 @@ class ProbeHarness : public ::testing::Test {
   /// Loads a whole catalogue (targets and checks); fails the test when it does not load.
   std::shared_ptr<const catalogue::Catalogue> LoadText(const std::string& text);
   const catalogue::CheckSpec& Check(const std::string& name) const { return runner_.Check(name); }
+  /// One run as the scheduler makes it, with storage_path_ as --storage.path.
   std::optional<run::ProbeResult> Run(const std::string& check,
                                       std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    runner_.SetStoragePath(storage_path_);
     return runner_.Run(check, timeout);
   }
-  long MicrosPerRun(const std::string& name, int runs = 20) { return runner_.MicrosPerRun(name, runs); }
+  long MicrosPerRun(const std::string& name, int runs = 20) {
+    runner_.SetStoragePath(storage_path_);
+    return runner_.MicrosPerRun(name, runs);
+  }
   std::vector<metrics::Sample> StaticSamples(const std::string& name) const { return runner_.StaticSamples(name); }
   /// Drops the targets' connections and lets their off-loop close finish.
   void TearDown() override;
@@ -80,6 +85,8 @@ class ProbeHarness : public ::testing::Test {
   boost::asio::io_context io_;
   BlockingPool pool_{4};  // destroyed first: its last jobs may still post to io_
   CheckRunner runner_{io_, pool_};
+  /// Handed to every run as --storage.path (probes' history); empty: none.
+  std::string storage_path_;
 };
 
 }  // namespace drwatch::test
