@@ -36,7 +36,7 @@ std::string FormatValue(const std::optional<double>& v) {
 }  // namespace
 
 int CheckConfig(const Options& options) {
-  auto loaded = config::LoadCatalogueFile(options.config_file);
+  auto loaded = catalogue::LoadCatalogueFile(options.config_file);
   std::vector<std::string> errors = loaded.errors;
   if (!options.web_config_file.empty()) {
     auto web = config::LoadWebConfigFile(options.web_config_file);
@@ -92,15 +92,15 @@ std::string JUnitReport(const std::vector<engine::RunReport>& reports, const std
 }  // namespace
 
 int RunOnce(const Options& options) {
-  auto loaded = config::LoadCatalogueFile(options.config_file);
+  auto loaded = catalogue::LoadCatalogueFile(options.config_file);
   if (!loaded.errors.empty()) {
     std::fputs(JoinErrors(loaded.errors).c_str(), stderr);
     return 1;
   }
   auto catalogue = engine::ShardCatalogue(loaded.catalogue, options.shard);
   if (!options.checklist.empty()) {
-    auto only = std::make_shared<config::Catalogue>(*catalogue);
-    std::erase_if(only->checks, [&](const config::CheckSpec& c) { return c.checklist != options.checklist; });
+    auto only = std::make_shared<catalogue::Catalogue>(*catalogue);
+    std::erase_if(only->checks, [&](const catalogue::CheckSpec& c) { return c.checklist != options.checklist; });
     catalogue = only;
   }
   BlockingPool pool;
@@ -145,7 +145,7 @@ App::App(Options options)
 App::~App() = default;
 
 int App::Run() {
-  auto loaded = config::LoadCatalogueFile(options_.config_file);
+  auto loaded = catalogue::LoadCatalogueFile(options_.config_file);
   if (!loaded.errors.empty()) {
     for (const auto& e : loaded.errors) spdlog::error("{}", e);
     spdlog::error("refusing to start: {} error(s) in {}", loaded.errors.size(), options_.config_file);
@@ -251,15 +251,15 @@ boost::asio::awaitable<std::string> App::Reload() {
     // disk must not stall scrapes.
     // The saved states of the checks come along: a new check resumes from its file.
     auto load = [path = options_.config_file, store = store_, shard = options_.shard] {
-      std::pair<config::LoadResult, std::map<std::string, engine::PersistedCheck>> out{
-          config::LoadCatalogueFile(path), {}};
+      std::pair<catalogue::LoadResult, std::map<std::string, engine::PersistedCheck>> out{
+          catalogue::LoadCatalogueFile(path), {}};
       if (out.first.catalogue) {
         out.first.catalogue = engine::ShardCatalogue(out.first.catalogue, shard);
         out.second = engine::LoadStates(*store, *out.first.catalogue);
       }
       return out;
     };
-    using Loaded = std::pair<config::LoadResult, std::map<std::string, engine::PersistedCheck>>;
+    using Loaded = std::pair<catalogue::LoadResult, std::map<std::string, engine::PersistedCheck>>;
     auto drop = [](Loaded) {};
     std::optional<Loaded> loaded = co_await RunBlocking(pool_, load, drop);
     if (!loaded) {
@@ -273,7 +273,7 @@ boost::asio::awaitable<std::string> App::Reload() {
   co_return errors;
 }
 
-std::string App::Apply(config::LoadResult loaded, const std::map<std::string, engine::PersistedCheck>& persisted) {
+std::string App::Apply(catalogue::LoadResult loaded, const std::map<std::string, engine::PersistedCheck>& persisted) {
   ++reloads_;
   if (!loaded.errors.empty()) {
     last_reload_ok_ = false;

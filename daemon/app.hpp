@@ -40,7 +40,7 @@ class App {
   /// on success, else the errors. One reload at a time: a SIGHUP during a
   /// reload runs another one after it.
   boost::asio::awaitable<std::string> Reload();
-  std::string Apply(config::LoadResult loaded, const std::map<std::string, engine::PersistedCheck>& persisted);
+  std::string Apply(catalogue::LoadResult loaded, const std::map<std::string, engine::PersistedCheck>& persisted);
   net::MetricsBody RenderMetrics();
   void WaitForSignal();
   void Shutdown();
@@ -54,7 +54,7 @@ class App {
   engine::LoopLagMonitor loop_lag_{io_.get_executor()};
   std::unique_ptr<net::HttpServer> http_;
   Watchdog watchdog_;
-  std::shared_ptr<const config::Catalogue> catalogue_;
+  std::shared_ptr<const catalogue::Catalogue> catalogue_;
   std::unique_ptr<config::WebConfigWatcher> web_;  // --web.config.file; null: open HTTP
   bool last_reload_ok_ = false;
   bool reloading_ = false;

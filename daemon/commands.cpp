@@ -16,8 +16,9 @@
 
 #include "backup/commands.hpp"
 #include "common/redact.hpp"
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "config/expand.hpp"
+#include "engine/run_once.hpp"
 #include "engine/scheduler.hpp"
 #include "engine/state_store.hpp"
 #include "pg/connection.hpp"
@@ -34,8 +35,8 @@ constexpr int kUsageError = 2;
 constexpr std::chrono::seconds kCancelGrace{10};
 
 struct Loaded {
-  std::shared_ptr<const config::Catalogue> catalogue;
-  const config::CheckSpec* check = nullptr;
+  std::shared_ptr<const catalogue::Catalogue> catalogue;
+  const catalogue::CheckSpec* check = nullptr;
 };
 
 void PrintError(const std::string& text) {
@@ -54,7 +55,7 @@ std::string KindList(const std::vector<std::string_view>& kinds) {
 // The catalogue and the command's check, which must be of one of `kinds`;
 // nullopt after printing why not.
 std::optional<Loaded> LoadCheck(const Options& options, const std::vector<std::string_view>& kinds) {
-  auto loaded = config::LoadCatalogueFile(options.config_file);
+  auto loaded = catalogue::LoadCatalogueFile(options.config_file);
   if (!loaded.errors.empty()) {
     for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", Redactor::Global().Apply(e).c_str());
     return std::nullopt;
@@ -93,7 +94,7 @@ int RunLoop(boost::asio::io_context& io, const bool& finished, const std::functi
   return signo == 0 ? 0 : 128 + signo;
 }
 
-void SaveState(const engine::StateStore& store, const config::CheckSpec& check, const engine::CheckState& state) {
+void SaveState(const engine::StateStore& store, const catalogue::CheckSpec& check, const engine::CheckState& state) {
   std::string error;
   std::int64_t mtime = 0;
   std::string text = engine::EncodeState(check.name, check.kind, state);
@@ -105,7 +106,7 @@ void SaveState(const engine::StateStore& store, const config::CheckSpec& check, 
 // backup run, restore drill: one run of the check exactly as the scheduler
 // runs it (deadline, targets, common metrics), recorded in the state file.
 int RunCheckNow(const Options& options, const Loaded& loaded) {
-  const config::CheckSpec& check = *loaded.check;
+  const catalogue::CheckSpec& check = *loaded.check;
   engine::StateStore store(options.storage_path);
   std::map<std::string, engine::PersistedCheck> persisted;
   std::string error;
@@ -178,29 +179,30 @@ int RunCommandCoroutine(boost::asio::io_context& io, BlockingPool& pool, boost::
   return interrupted != 0 ? interrupted : status;
 }
 
-// The storage backend of a backup check's `storage` target.
-std::shared_ptr<targets::TargetRuntime> StorageOf(const Loaded& loaded, boost::asio::io_context& io,
-                                                  BlockingPool& pool, targets::StorageTarget*& storage) {
+// The storage target of a backup check (its `storage`), built on `io`; its
+// backend is valid while `runtime` lives. Null after printing why not.
+struct StorageOfCheck {
+  std::shared_ptr<targets::TargetRuntime> runtime;
+  targets::StorageTarget* storage = nullptr;
+};
+StorageOfCheck StorageOf(const Loaded& loaded, boost::asio::io_context& io, BlockingPool& pool) {
+  StorageOfCheck out;
   auto* job = dynamic_cast<const probes::BackupJob*>(loaded.check->probe.get());
-  storage = nullptr;
-  if (!job) return nullptr;
-  auto spec = loaded.catalogue->targets.find(job->storage());
-  if (spec == loaded.catalogue->targets.end()) return nullptr;
-  auto runtime = spec->second->MakeRuntime(io.get_executor(), pool);
-  storage = dynamic_cast<targets::StorageTarget*>(runtime.get());
-  return runtime;
+  auto spec = job ? loaded.catalogue->targets.find(job->storage()) : loaded.catalogue->targets.end();
+  if (spec != loaded.catalogue->targets.end()) {
+    out.runtime = spec->second->MakeRuntime(io.get_executor(), pool);
+    out.storage = dynamic_cast<targets::StorageTarget*>(out.runtime.get());
+  }
+  if (!out.storage) PrintError("check \"" + loaded.check->name + "\" names no storage target (a bug)");
+  return out;
 }
 
 int BackupList(const Options& options, const Loaded& loaded) {
   BlockingPool pool;
   boost::asio::io_context io;
-  targets::StorageTarget* storage = nullptr;
-  auto runtime = StorageOf(loaded, io, pool, storage);
-  if (!storage) {
-    PrintError("check \"" + options.check + "\" names no storage target (a bug)");
-    return 1;
-  }
-  return RunCommandCoroutine(io, pool, backup::ListCommand(storage->backend(), pool, options.check, std::cout));
+  auto store = StorageOf(loaded, io, pool);
+  if (!store.storage) return 1;
+  return RunCommandCoroutine(io, pool, backup::ListCommand(store.storage->backend(), pool, options.check, std::cout));
 }
 
 // The DSN restore latest restores into: --to, --to-file (a secret file, so
@@ -246,23 +248,19 @@ int RestoreLatest(const Options& options, const Loaded& loaded) {
   if (!dsn) return 1;
   BlockingPool pool;
   boost::asio::io_context io;
-  targets::StorageTarget* storage = nullptr;
-  auto storage_runtime = StorageOf(loaded, io, pool, storage);
-  if (!storage) {
-    PrintError("check \"" + options.check + "\" names no storage target (a bug)");
-    return 1;
-  }
-  const config::CheckSpec& check = *loaded.check;
+  auto store = StorageOf(loaded, io, pool);
+  if (!store.storage) return 1;
+  const catalogue::CheckSpec& check = *loaded.check;
   auto target = loaded.catalogue->targets.at(check.target)->MakeRuntime(io.get_executor(), pool);
   // A recovery is not bounded by the dump's timeout: it runs until it is
   // done or cancelled (Ctrl-C).
   auto deadline = Clock::now() + std::chrono::hours(24 * 365);
-  probes::RunContext ctx{io.get_executor(), pool, *target, check.timeout, deadline, check.name};
+  auto ctx = engine::MakeRunContext(io.get_executor(), pool, check, *target, check.timeout, deadline);
   restore::RestoreLatestOptions restore_options{options.check, *dsn, options.force,
                                                  options.no_owner};
   restore_options.keys = static_cast<const probes::BackupJob&>(*check.probe).keys();
   return RunCommandCoroutine(io, pool,
-                             restore::RestoreLatestCommand(ctx, storage->backend(), restore_options, std::cout));
+                             restore::RestoreLatestCommand(ctx, store.storage->backend(), restore_options, std::cout));
 }
 
 }  // namespace

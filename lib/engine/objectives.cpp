@@ -6,7 +6,7 @@
 
 namespace drwatch::engine {
 
-std::vector<FeederState> FeedersOf(const config::Objective& objective, const std::vector<CheckFeed>& checks) {
+std::vector<FeederState> FeedersOf(const catalogue::Objective& objective, const std::vector<CheckFeed>& checks) {
   std::vector<FeederState> feeders;
   const std::string id = objective.id();
   for (const auto& c : checks) {
@@ -22,7 +22,7 @@ std::vector<FeederState> FeedersOf(const config::Objective& objective, const std
   return feeders;
 }
 
-ObjectiveStatus EvaluateObjective(const config::Objective& objective,
+ObjectiveStatus EvaluateObjective(const catalogue::Objective& objective,
                                   const std::vector<FeederState>& feeders, double now) {
   ObjectiveStatus status;
   status.target_seconds = config::ToSeconds(objective.target);
@@ -45,7 +45,7 @@ ObjectiveStatus EvaluateObjective(const config::Objective& objective,
   return status;
 }
 
-double ObjectiveChangesAt(const config::Objective& objective, const std::vector<FeederState>& feeders,
+double ObjectiveChangesAt(const catalogue::Objective& objective, const std::vector<FeederState>& feeders,
                           double now) {
   double at = std::numeric_limits<double>::infinity();
   if (objective.kind != "rpo") return at;
@@ -59,7 +59,7 @@ double ObjectiveChangesAt(const config::Objective& objective, const std::vector<
   return at;
 }
 
-void AppendObjectiveSamples(const config::Objective& objective, const ObjectiveStatus& status,
+void AppendObjectiveSamples(const catalogue::Objective& objective, const ObjectiveStatus& status,
                             std::vector<metrics::Sample>& out) {
   metrics::Labels labels{{"objective", objective.kind}, {"name", objective.name}};
   out.push_back(metrics::kObjectiveTargetSeconds.Make(status.target_seconds, labels));

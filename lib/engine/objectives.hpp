@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "metrics/sample.hpp"
 
 namespace drwatch::engine {
@@ -32,7 +32,7 @@ struct CheckFeed {
 /// The feeders of `objective` among `checks`: each check that measures it
 /// (its value from objective_observed: a drill's time for one RTO system,
 /// absent when that system was not reached) or names it with `objective:`.
-std::vector<FeederState> FeedersOf(const config::Objective& objective, const std::vector<CheckFeed>& checks);
+std::vector<FeederState> FeedersOf(const catalogue::Objective& objective, const std::vector<CheckFeed>& checks);
 
 struct ObjectiveStatus {
   double target_seconds = 0;
@@ -44,18 +44,18 @@ struct ObjectiveStatus {
 /// when the observed value exceeds the target, when a feeder is failing or
 /// never succeeded, or (RPO only) when a feeder's last success is older than
 /// the target. An RTO keeps the last drill's measurement however old it is.
-ObjectiveStatus EvaluateObjective(const config::Objective& objective,
+ObjectiveStatus EvaluateObjective(const catalogue::Objective& objective,
                                   const std::vector<FeederState>& feeders, double now);
 
 /// The next wall time (unix seconds, after `now`) at which EvaluateObjective
 /// could answer differently with the same feeders: when an RPO feeder's last
 /// success grows older than the target. Infinity when only new results can
 /// change the answer.
-double ObjectiveChangesAt(const config::Objective& objective, const std::vector<FeederState>& feeders, double now);
+double ObjectiveChangesAt(const catalogue::Objective& objective, const std::vector<FeederState>& feeders, double now);
 
 /// Appends drwatch_objective_target_seconds, drwatch_objective_observed_seconds
 /// and drwatch_objective_met for one objective (the last two only when known).
-void AppendObjectiveSamples(const config::Objective& objective, const ObjectiveStatus& status,
+void AppendObjectiveSamples(const catalogue::Objective& objective, const ObjectiveStatus& status,
                             std::vector<metrics::Sample>& out);
 
 }  // namespace drwatch::engine

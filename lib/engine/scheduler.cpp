@@ -8,57 +8,19 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/hash.hpp"
 #include "engine/objectives.hpp"
 #include "engine/run_lock.hpp"
+#include "engine/run_once.hpp"
+#include "engine/scheduler_entry.hpp"
 #include "engine/state_store.hpp"
 #include "metrics/families.hpp"
 
 namespace drwatch::engine {
 
-using namespace boost::asio::experimental::awaitable_operators;
-
-const char* ToString(RunResult r) {
-  switch (r) {
-    case RunResult::kSuccess: return "success";
-    case RunResult::kFailure: return "failure";
-    case RunResult::kTimeout: return "timeout";
-    case RunResult::kSkipped: return "skipped";
-  }
-  return "unknown";
-}
-
-struct Scheduler::Entry {
-  config::CheckSpec spec;
-  std::shared_ptr<targets::TargetRuntime> target;
-  std::shared_ptr<CheckState> state;
-  /// The targets the probe names besides its own (ReferencedTargets()).
-  std::map<std::string, std::shared_ptr<targets::TargetRuntime>, std::less<>> referenced;
-};
-
-struct ProbeOutcome {
-  RunResult result = RunResult::kFailure;
-  probes::ProbeResult probe;
-};
-
 namespace {
-
-metrics::Labels CheckLabels(const config::CheckSpec& spec) {
-  return {{"check", spec.name}, {"kind", spec.kind}, {"target", spec.target}};
-}
-
-// Puts check and target in front of a probe sample's own labels.
-metrics::Sample WithCheckLabels(metrics::Sample s, const config::CheckSpec& spec) {
-  metrics::Labels labels{{"check", spec.name}, {"target", spec.target}};
-  labels.insert(labels.end(), s.labels.begin(), s.labels.end());
-  s.labels = std::move(labels);
-  return s;
-}
-
-double WallSeconds() { return ToUnixSeconds(Clock::WallNow()); }
 
 using WallTime = std::chrono::system_clock::time_point;
 
@@ -67,23 +29,6 @@ WallTime FromUnixSeconds(double seconds) {
 }
 
 Clock::duration ToSteady(WallTime::duration d) { return std::chrono::duration_cast<Clock::duration>(d); }
-
-// One run of a probe within its deadline. The deadline timer and the probe
-// race; whichever finishes first cancels the other.
-boost::asio::awaitable<ProbeOutcome> RunProbe(const config::CheckSpec& spec, probes::RunContext& ctx) {
-  Timer deadline(ctx.executor);
-  deadline.expires_at(ctx.deadline);
-  ProbeOutcome out;
-  auto winner = co_await (spec.probe->Run(ctx) || deadline.async_wait(boost::asio::use_awaitable));
-  if (winner.index() == 0) {
-    out.probe = std::move(std::get<0>(winner));
-    out.result = out.probe.success ? RunResult::kSuccess : RunResult::kFailure;
-  } else {
-    out.result = RunResult::kTimeout;
-    out.probe.reason = "timed out after " + config::FormatDuration(spec.timeout);
-  }
-  co_return out;
-}
 
 // Takes the run lock of a check that runs alone, off the loop (file I/O;
 // never a wait for the lock). Returns why the run must be skipped, or "".
@@ -103,6 +48,20 @@ boost::asio::awaitable<std::string> TakeRunLock(BlockingPool& pool, std::string 
 }
 
 }  // namespace
+
+metrics::Labels CheckLabels(const catalogue::CheckSpec& spec) {
+  return {{"check", spec.name}, {"kind", spec.kind}, {"target", spec.target}};
+}
+
+// Puts check and target in front of a probe sample's own labels.
+metrics::Sample WithCheckLabels(metrics::Sample s, const catalogue::CheckSpec& spec) {
+  metrics::Labels labels{{"check", spec.name}, {"target", spec.target}};
+  labels.insert(labels.end(), s.labels.begin(), s.labels.end());
+  s.labels = std::move(labels);
+  return s;
+}
+
+double WallSeconds() { return ToUnixSeconds(Clock::WallNow()); }
 
 Scheduler::Scheduler(boost::asio::any_io_executor executor, BlockingPool& pool)
     : executor_(executor), pool_(pool), timer_(std::make_unique<Timer>(executor)),
@@ -128,11 +87,11 @@ Clock::duration Scheduler::SpreadOffset(const std::string& name, Clock::duration
   return Clock::duration(static_cast<Clock::rep>(Fnv1a64(name) % static_cast<std::uint64_t>(ticks)));
 }
 
-void Scheduler::Apply(std::shared_ptr<const config::Catalogue> catalogue) {
+void Scheduler::Apply(std::shared_ptr<const catalogue::Catalogue> catalogue) {
   Apply(std::move(catalogue), {});
 }
 
-void Scheduler::Apply(std::shared_ptr<const config::Catalogue> catalogue,
+void Scheduler::Apply(std::shared_ptr<const catalogue::Catalogue> catalogue,
                       const std::map<std::string, PersistedCheck>& persisted) {
   decltype(targets_) targets;
   for (const auto& [name, spec] : catalogue->targets) {
@@ -307,16 +266,15 @@ void Scheduler::Launch(const std::shared_ptr<Entry>& entry, Done done, std::opti
       auto it = entry->referenced.find(name);
       return it == entry->referenced.end() ? nullptr : it->second.get();
     };
-    probes::RunContext ctx{executor, pool, *entry->target, spec.timeout, start + spec.timeout, spec.name,
-                           find_target};
-    ctx.storage_path = std::move(storage_path);
-    ProbeOutcome outcome;
+    auto ctx = MakeRunContext(executor, pool, spec, *entry->target, spec.timeout, start + spec.timeout, find_target,
+                              std::move(storage_path));
+    RunOutcome outcome;
     RunLock lock;  // held until the run is recorded
     std::string busy;
     if (spec.probe->RunsAlone() && !lock_dir.empty()) busy = co_await TakeRunLock(pool, lock_dir, spec.name, lock);
     try {
       if (busy.empty()) {
-        outcome = co_await RunProbe(spec, ctx);
+        outcome = co_await RunOnce(spec, ctx);
       } else {
         outcome.result = RunResult::kSkipped;
         outcome.probe.reason = busy;
@@ -349,7 +307,7 @@ void Scheduler::Launch(const std::shared_ptr<Entry>& entry, Done done, std::opti
                         boost::asio::bind_cancellation_slot(state->cancel->slot(), boost::asio::detached));
 }
 
-void Scheduler::Record(Entry& entry, RunReport report, ProbeOutcome& outcome) {
+void Scheduler::Record(Entry& entry, RunReport report, RunOutcome& outcome) {
   CheckState& s = *entry.state;
   if (outcome.result == RunResult::kSkipped) {
     // Another run holds the check: its result, not this non-run, is the check's.
@@ -386,98 +344,6 @@ void Scheduler::Record(Entry& entry, RunReport report, ProbeOutcome& outcome) {
                   report.duration_seconds, report.reason);
   }
   Persist(entry);
-}
-
-void Scheduler::EnablePersistence(std::shared_ptr<const StateStore> store) {
-  store_ = store;
-  writer_ = std::make_unique<StateWriter>(executor_, pool_, std::move(store));
-  poll_timer_ = std::make_unique<Timer>(executor_);
-}
-
-void Scheduler::Persist(const Entry& entry) {
-  if (writer_) writer_->Save(entry.spec.name, EncodeState(entry.spec.name, entry.spec.kind, *entry.state));
-}
-
-// Takes a saved state's results (not its schedule). Counters never go
-// backwards: each is the larger of ours and the file's.
-void Scheduler::Restore(Entry& entry, const PersistedCheck& persisted) {
-  CheckState& s = *entry.state;
-  const CheckState& p = persisted.state;
-  ++generation_;
-  s.has_result = p.has_result;
-  s.success = p.success;
-  s.last_result = p.last_result;
-  s.last_duration_seconds = p.last_duration_seconds;
-  s.last_run_timestamp = p.last_run_timestamp;
-  s.last_success_timestamp = p.last_success_timestamp;
-  for (std::size_t i = 0; i < s.runs.size(); ++i) s.runs[i] = std::max(s.runs[i], p.runs[i]);
-  s.reason = p.reason;
-  s.observed = p.observed;
-  s.objective_observed = p.objective_observed;
-  s.samples.clear();
-  for (const auto& sample : p.samples) s.samples.push_back(WithCheckLabels(sample, entry.spec));
-  if (writer_) writer_->SetKnownMtime(entry.spec.name, persisted.mtime_ns);
-}
-
-void Scheduler::ArmStatePoll() {
-  poll_timer_->expires_after(kStatePollInterval);
-  poll_timer_->async_wait([this, alive = alive_](boost::system::error_code ec) {
-    if (!ec && *alive && started_) PollStateFiles();
-  });
-}
-
-// Looks, off the loop, for check files newer than the ones this process
-// wrote or adopted: results of `drwatchd backup run` and the like.
-void Scheduler::PollStateFiles() {
-  struct Candidate {
-    std::string check;
-    std::string kind;
-    std::int64_t known = 0;
-    std::uint64_t generation = 0;
-  };
-  using Found = std::vector<std::pair<Candidate, PersistedCheck>>;
-  std::vector<Candidate> candidates;
-  for (const auto& e : entries_) {
-    const auto& name = e->spec.name;
-    if (writer_->Busy(name)) continue;
-    candidates.push_back({name, e->spec.kind, writer_->KnownMtime(name), writer_->Generation(name)});
-  }
-  auto scan = [store = store_, candidates = std::move(candidates)] {
-    Found found;
-    for (const auto& c : candidates) {
-      auto mtime = store->MtimeOf(c.check);
-      if (mtime == 0 || mtime <= c.known) continue;
-      std::string error;
-      auto loaded = store->Load(c.check, error);
-      if (!error.empty()) spdlog::warn("state of check {} not adopted: {}", c.check, error);
-      if (loaded && loaded->kind == c.kind) found.emplace_back(c, std::move(*loaded));
-    }
-    return found;
-  };
-  auto drop = [](Found) {};
-  auto adopt = [this, alive = alive_](std::optional<Found> found) {
-    if (!*alive) return;
-    if (found) {
-      for (const auto& [c, persisted] : *found) Adopt(c.check, c.generation, persisted);
-    }
-    if (started_) ArmStatePoll();
-  };
-  RunBlocking(pool_, std::move(scan), std::move(drop), boost::asio::bind_executor(executor_, std::move(adopt)));
-}
-
-void Scheduler::Adopt(const std::string& check, std::uint64_t generation, const PersistedCheck& persisted) {
-  if (writer_->Generation(check) != generation) return;  // we saved a newer result meanwhile
-  for (const auto& e : entries_) {
-    if (e->spec.name != check || e->spec.kind != persisted.kind) continue;
-    if (e->state->has_result && persisted.state.last_run_timestamp <= e->state->last_run_timestamp) {
-      writer_->SetKnownMtime(check, persisted.mtime_ns);  // not newer than what we have
-      return;
-    }
-    Restore(*e, persisted);
-    spdlog::info("check {}: adopted a result saved by another process ({}: {})", check,
-                 ToString(persisted.state.last_result), persisted.state.reason);
-    return;
-  }
 }
 
 bool Scheduler::RunNow(const std::string& check, std::function<void(const RunReport&)> done) {
@@ -527,93 +393,6 @@ void Scheduler::RunAllOnce(std::function<void(std::vector<RunReport>)> done) {
       batch->reports[i] = r;
       if (--batch->remaining == 0) batch->done(std::move(batch->reports));
     });
-  }
-}
-
-std::vector<std::pair<const config::Objective*, ObjectiveStatus>> Scheduler::Objectives(double* changes_at) const {
-  std::vector<std::pair<const config::Objective*, ObjectiveStatus>> out;
-  if (!catalogue_) return out;
-  double now = WallSeconds();
-  std::vector<CheckFeed> feeds;
-  for (const auto& e : entries_) {
-    const CheckState& s = *e->state;
-    CheckFeed feed{e->spec.objective, {}, {s.has_result, s.success, s.observed, s.last_success_timestamp},
-                   s.objective_observed};
-    for (const auto& ref : e->spec.probe->MeasuredObjectives()) feed.measured.push_back(ref.objective);
-    feeds.push_back(std::move(feed));
-  }
-  for (const auto& objective : catalogue_->objectives) {
-    auto feeders = FeedersOf(objective, feeds);
-    out.emplace_back(&objective, EvaluateObjective(objective, feeders, now));
-    if (changes_at) *changes_at = std::min(*changes_at, ObjectiveChangesAt(objective, feeders, now));
-  }
-  return out;
-}
-
-Status Scheduler::Snapshot() const {
-  Status status;
-  status.now = WallSeconds();
-  for (const auto& e : entries_) {
-    const CheckState& s = *e->state;
-    CheckStatus c;
-    c.name = e->spec.name;
-    c.kind = e->spec.kind;
-    c.target = e->spec.target;
-    c.checklist = e->spec.checklist;
-    c.interval_seconds = config::ToSeconds(e->spec.interval);
-    if (s.has_result) c.last_run = s.last_run_timestamp;
-    c.last_success = s.last_success_timestamp;
-    c.state = CheckStateName(s.has_result, s.success, c.last_run, c.interval_seconds, status.now);
-    c.running = s.running;
-    c.reason = s.reason;
-    c.details = s.details;
-    status.checks.push_back(std::move(c));
-  }
-  for (const auto& [objective, evaluated] : Objectives()) {
-    status.objectives.push_back({objective->id(), config::ToSeconds(objective->target), evaluated.observed,
-                                 evaluated.met});
-  }
-  return status;
-}
-
-void Scheduler::Collect(std::vector<metrics::Sample>& out) const {
-  CollectState(out);
-  CollectLive(out);
-}
-
-double Scheduler::CollectState(std::vector<metrics::Sample>& out) const {
-  double changes_at = std::numeric_limits<double>::infinity();
-  for (const auto& e : entries_) {
-    const CheckState& s = *e->state;
-    auto labels = CheckLabels(e->spec);
-    out.push_back(metrics::kCheckIntervalSeconds.Make(config::ToSeconds(e->spec.interval), labels));
-    out.push_back(metrics::kCheckTimeoutSeconds.Make(config::ToSeconds(e->spec.timeout), labels));
-    if (s.has_result) {
-      out.push_back(metrics::kCheckSuccess.Make(s.success ? 1.0 : 0.0, labels));
-      out.push_back(metrics::kCheckDurationSeconds.Make(s.last_duration_seconds, labels));
-      out.push_back(metrics::kCheckLastRunTimestampSeconds.Make(s.last_run_timestamp, labels));
-      out.push_back(metrics::kCheckLastSuccessTimestampSeconds.Make(s.last_success_timestamp.value_or(0), labels));
-    }
-    for (auto r : {RunResult::kSuccess, RunResult::kFailure, RunResult::kTimeout, RunResult::kSkipped}) {
-      auto with_result = labels;
-      with_result.emplace_back("result", ToString(r));
-      out.push_back(metrics::kCheckRunsTotal.Make(static_cast<double>(s.runs[static_cast<int>(r)]), with_result));
-    }
-    out.insert(out.end(), s.samples.begin(), s.samples.end());
-    std::vector<metrics::Sample> fixed;
-    e->spec.probe->StaticSamples(fixed);
-    for (auto& sample : fixed) out.push_back(WithCheckLabels(std::move(sample), e->spec));
-  }
-  if (!catalogue_) return changes_at;
-  for (const auto& [objective, status] : Objectives(&changes_at)) AppendObjectiveSamples(*objective, status, out);
-  return changes_at;
-}
-
-void Scheduler::CollectLive(std::vector<metrics::Sample>& out) const {
-  out.push_back(metrics::kCheckScheduleDelaySeconds.Make(schedule_delay_));
-  out.push_back(metrics::kSchedulerRunsInFlight.Make(static_cast<double>(in_flight_)));
-  if (writer_) {
-    out.push_back(metrics::kStateWriteErrorsTotal.Make(static_cast<double>(writer_->write_errors())));
   }
 }
 

@@ -21,15 +21,13 @@
 
 #include "common/blocking.hpp"
 #include "common/clock.hpp"
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "engine/objectives.hpp"
+#include "engine/run_once.hpp"
 #include "engine/status.hpp"
 #include "metrics/sample.hpp"
 
 namespace drwatch::engine {
-
-enum class RunResult { kSuccess = 0, kFailure = 1, kTimeout = 2, kSkipped = 3 };
-const char* ToString(RunResult r);
 
 /// What a check's last runs left behind. Shared across reloads by checks
 /// whose configuration did not change.
@@ -78,12 +76,12 @@ class Scheduler {
   /// their state and schedule; targets whose fingerprint did not change keep
   /// their connections; new checks start at a point spread over their first
   /// interval (stable per name). Runs of removed checks finish unobserved.
-  void Apply(std::shared_ptr<const config::Catalogue> catalogue);
+  void Apply(std::shared_ptr<const catalogue::Catalogue> catalogue);
   /// The same, and checks that get a new state start from their persisted one
   /// (`persisted`, by check name, of the same kind): its results are exported
   /// at once, and the first run is planned from its last run (see
   /// docs/catalogue.md, "Scheduling").
-  void Apply(std::shared_ptr<const config::Catalogue> catalogue,
+  void Apply(std::shared_ptr<const catalogue::Catalogue> catalogue,
              const std::map<std::string, PersistedCheck>& persisted);
   /// Saves every result through `store` (off the loop) and, once started,
   /// adopts results that another process (the command line) wrote there.
@@ -95,7 +93,7 @@ class Scheduler {
   /// reported with "already running (pid N, since …)". Without a directory
   /// (the default) no lock is taken.
   void SetRunLockDirectory(std::string dir) { lock_dir_ = std::move(dir); }
-  /// --storage.path, handed to every run (probes::RunContext::storage_path):
+  /// --storage.path, handed to every run (run::RunContext::storage_path):
   /// probes keep their history there. Empty (the default): none.
   void SetStoragePath(std::string path) { storage_path_ = std::move(path); }
   /// Starts scheduling (after Apply).
@@ -165,13 +163,13 @@ class Scheduler {
   void CountSkipped(Entry& entry, std::uint64_t runs);
   void Launch(const std::shared_ptr<Entry>& entry, Done done, std::optional<Clock::time_point> planned = {});
   void Finished(const std::shared_ptr<Entry>& entry);
-  void Record(Entry& entry, RunReport report, struct ProbeOutcome& outcome);
+  void Record(Entry& entry, RunReport report, RunOutcome& outcome);
   /// Every objective evaluated now; `changes_at`: when one could change by time alone.
-  std::vector<std::pair<const config::Objective*, ObjectiveStatus>> Objectives(double* changes_at = nullptr) const;
+  std::vector<std::pair<const catalogue::Objective*, ObjectiveStatus>> Objectives(double* changes_at = nullptr) const;
 
   boost::asio::any_io_executor executor_;
   BlockingPool& pool_;
-  std::shared_ptr<const config::Catalogue> catalogue_;
+  std::shared_ptr<const catalogue::Catalogue> catalogue_;
   std::vector<std::shared_ptr<Entry>> entries_;  // catalogue order
   std::map<std::string, std::pair<std::string, std::shared_ptr<targets::TargetRuntime>>> targets_;
   std::deque<Waiting> waiting_;  // over max_concurrency

@@ -17,7 +17,7 @@ bool ParseNumber(std::string_view text, std::uint32_t& out) {
 }
 
 // The objectives a check feeds: its `objective:` and those its probe measures.
-void FedBy(const config::CheckSpec& check, std::set<std::string>& out) {
+void FedBy(const catalogue::CheckSpec& check, std::set<std::string>& out) {
   if (!check.objective.empty()) out.insert(check.objective);
   for (const auto& ref : check.probe->MeasuredObjectives()) out.insert(ref.objective);
 }
@@ -49,10 +49,10 @@ std::uint32_t ShardOf(std::string_view name, std::uint32_t count) {
   return JumpConsistentHash(Fnv1a64(name), count);
 }
 
-std::shared_ptr<const config::Catalogue> ShardCatalogue(std::shared_ptr<const config::Catalogue> catalogue,
+std::shared_ptr<const catalogue::Catalogue> ShardCatalogue(std::shared_ptr<const catalogue::Catalogue> catalogue,
                                                         Shard shard) {
   if (shard.count <= 1) return catalogue;
-  auto mine = std::make_shared<config::Catalogue>(*catalogue);
+  auto mine = std::make_shared<catalogue::Catalogue>(*catalogue);
   std::set<std::string> fed_anywhere, fed_here;
   mine->checks.clear();
   for (const auto& check : catalogue->checks) {
@@ -61,7 +61,7 @@ std::shared_ptr<const config::Catalogue> ShardCatalogue(std::shared_ptr<const co
     FedBy(check, fed_here);
     mine->checks.push_back(check);
   }
-  std::erase_if(mine->objectives, [&](const config::Objective& o) {
+  std::erase_if(mine->objectives, [&](const catalogue::Objective& o) {
     const std::string id = o.id();
     if (fed_anywhere.contains(id)) return !fed_here.contains(id);
     return ShardOf(id, shard.count) != shard.index;

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "metrics/sample.hpp"
 
 namespace drwatch::engine {
@@ -34,7 +34,7 @@ std::uint32_t ShardOf(std::string_view name, std::uint32_t count);
 /// (judged over those checks only; shards compose with min/max, see
 /// docs/scaling.md), and those fed by no check at all when ShardOf(their id)
 /// is this shard. With count 1 the catalogue itself.
-std::shared_ptr<const config::Catalogue> ShardCatalogue(std::shared_ptr<const config::Catalogue> catalogue,
+std::shared_ptr<const catalogue::Catalogue> ShardCatalogue(std::shared_ptr<const catalogue::Catalogue> catalogue,
                                                         Shard shard);
 
 /// drwatch_shard_info{shard="i",shards="N"} 1.

@@ -208,7 +208,19 @@ std::optional<PersistedCheck> StateStore::Load(const std::string& check, std::st
   return std::nullopt;
 }
 
-std::map<std::string, PersistedCheck> LoadStates(const StateStore& store, const config::Catalogue& catalogue) {
+std::optional<run::LastRun> ReadLastRun(const StateStore& store, const std::string& check) {
+  std::ifstream in(store.PathOf(check), std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string error;
+  auto persisted = DecodeState(text.str(), check, error);
+  if (!persisted) return std::nullopt;
+  const CheckState& state = persisted->state;
+  return run::LastRun{state.last_result == RunResult::kSuccess, state.last_duration_seconds, state.last_run_timestamp};
+}
+
+std::map<std::string, PersistedCheck> LoadStates(const StateStore& store, const catalogue::Catalogue& catalogue) {
   std::map<std::string, PersistedCheck> out;
   for (const auto& check : catalogue.checks) {
     std::string error;

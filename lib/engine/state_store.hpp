@@ -18,7 +18,9 @@
 #include <string_view>
 
 #include "common/blocking.hpp"
+#include "catalogue/catalogue.hpp"
 #include "engine/scheduler.hpp"
+#include "run/context.hpp"
 
 namespace drwatch::engine {
 
@@ -64,9 +66,14 @@ class StateStore {
   std::string root_;
 };
 
+/// The last run `check`'s file records, nullopt when there is none or it does
+/// not decode. Blocking; reads only (a corrupt file is the scheduler's to set
+/// aside).
+std::optional<run::LastRun> ReadLastRun(const StateStore& store, const std::string& check);
+
 /// Loads the state of every check in `catalogue` whose file exists and names
 /// the same kind; logs (and sets aside) corrupt files. Blocking.
-std::map<std::string, PersistedCheck> LoadStates(const StateStore& store, const config::Catalogue& catalogue);
+std::map<std::string, PersistedCheck> LoadStates(const StateStore& store, const catalogue::Catalogue& catalogue);
 
 /// Writes check states from the loop, on the BlockingPool: at most one write
 /// per check in flight; a newer state waiting behind it replaces an older

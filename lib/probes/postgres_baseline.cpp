@@ -21,12 +21,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "config/node_reader.hpp"
-#include "engine/state_store.hpp"
 #include "metrics/families.hpp"
 #include "pg/quote.hpp"
 #include "probes/history.hpp"
@@ -90,24 +87,17 @@ struct CheckRun {
   double at = 0;  // unix seconds
 };
 
-// Blocking: reads the state files of `checks` (never sets one aside: they are
-// the scheduler's).
-std::vector<CheckRun> ReadCheckRuns(const std::string& storage_path, const std::vector<std::string>& checks) {
+// Blocking: the last runs of `checks` as the engine's state files record them
+// (never sets one aside: they are the scheduler's).
+std::vector<CheckRun> ReadCheckRuns(const RunContext::ReadLastRun& read, const std::vector<std::string>& checks) {
   std::vector<CheckRun> out;
-  engine::StateStore store(storage_path);
   for (const auto& name : checks) {
     CheckRun run{name};
-    std::ifstream in(store.PathOf(name), std::ios::binary);
-    if (in) {
-      std::ostringstream text;
-      text << in.rdbuf();
-      std::string error;
-      if (auto state = engine::DecodeState(text.str(), name, error)) {
-        run.found = true;
-        run.success = state->state.last_result == engine::RunResult::kSuccess;
-        run.duration = state->state.last_duration_seconds;
-        run.at = state->state.last_run_timestamp;
-      }
+    if (auto last = read ? read(name) : std::nullopt) {
+      run.found = true;
+      run.success = last->success;
+      run.duration = last->duration_seconds;
+      run.at = last->at;
     }
     out.push_back(run);
   }
@@ -163,7 +153,7 @@ class PostgresBaseline final : public Probe {
     if (!ctx.storage_path.empty()) history = co_await LoadHistoryOffLoop(ctx);
     std::vector<CheckRun> runs;
     if (!checks_.empty() && !ctx.storage_path.empty()) {
-      auto read = [root = ctx.storage_path, checks = checks_] { return ReadCheckRuns(root, checks); };
+      auto read = [last = ctx.read_last_run, checks = checks_] { return ReadCheckRuns(last, checks); };
       auto got = co_await RunBlocking(ctx.pool, std::move(read), [](std::vector<CheckRun>) {},
                                       boost::asio::use_awaitable);
       if (got) runs = std::move(*got);

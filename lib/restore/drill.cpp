@@ -79,7 +79,7 @@ struct DropGuard {
 
 class Drill {
  public:
-  Drill(probes::RunContext& ctx, storage::Backend& store, const DrillSpec& spec, DropGuard& guard)
+  Drill(run::RunContext& ctx, storage::Backend& store, const DrillSpec& spec, DropGuard& guard)
       : ctx_(ctx), store_(store), spec_(spec), guard_(guard),
         conninfo_(static_cast<targets::PostgresTarget&>(ctx.target).conninfo()) {}
 
@@ -235,7 +235,7 @@ class Drill {
     co_return std::string();
   }
 
-  probes::RunContext& ctx_;
+  run::RunContext& ctx_;
   storage::Backend& store_;
   const DrillSpec& spec_;
   DropGuard& guard_;
@@ -257,7 +257,7 @@ std::string ScratchDatabaseName(const std::string& check, std::chrono::system_cl
   return ScratchPrefix(check) + AsciiLower(backup::RunId(start));
 }
 
-asio::awaitable<DrillReport> RunDrill(probes::RunContext& ctx, storage::Backend& store, const DrillSpec& spec) {
+asio::awaitable<DrillReport> RunDrill(run::RunContext& ctx, storage::Backend& store, const DrillSpec& spec) {
   const auto& conninfo = static_cast<targets::PostgresTarget&>(ctx.target).conninfo();
   DropGuard guard{ctx.executor, ctx.pool, conninfo, ScratchDatabaseName(spec.check, Clock::WallNow())};
   Drill drill(ctx, store, spec, guard);

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "backup/encryption.hpp"
-#include "probes/probe.hpp"
+#include "run/context.hpp"
 #include "restore/restore_plan.hpp"
 #include "storage/backend.hpp"
 
@@ -43,6 +43,6 @@ struct DrillReport {
 std::string ScratchDatabaseName(const std::string& check, std::chrono::system_clock::time_point start);
 
 /// Runs one drill. ctx.target is the drill server (a postgres target).
-boost::asio::awaitable<DrillReport> RunDrill(probes::RunContext& ctx, storage::Backend& store, const DrillSpec& spec);
+boost::asio::awaitable<DrillReport> RunDrill(run::RunContext& ctx, storage::Backend& store, const DrillSpec& spec);
 
 }  // namespace drwatch::restore

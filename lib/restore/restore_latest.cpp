@@ -29,7 +29,7 @@ constexpr char kContentQuery[] =
 
 class LatestRestore {
  public:
-  LatestRestore(probes::RunContext& ctx, storage::Backend& store, const RestoreLatestOptions& options, std::ostream& out)
+  LatestRestore(run::RunContext& ctx, storage::Backend& store, const RestoreLatestOptions& options, std::ostream& out)
       : ctx_(ctx), store_(store), options_(options), out_(out) {}
 
   asio::awaitable<std::string> Fetch() {
@@ -132,7 +132,7 @@ class LatestRestore {
     out_ << log_.Last() << "\n" << std::flush;
   }
 
-  probes::RunContext& ctx_;
+  run::RunContext& ctx_;
   storage::Backend& store_;
   const RestoreLatestOptions& options_;
   std::ostream& out_;
@@ -147,7 +147,7 @@ class LatestRestore {
 
 }  // namespace
 
-asio::awaitable<int> RestoreLatestCommand(probes::RunContext& ctx, storage::Backend& store,
+asio::awaitable<int> RestoreLatestCommand(run::RunContext& ctx, storage::Backend& store,
                                           const RestoreLatestOptions& options, std::ostream& out) {
   // The DSN came from the command line, not the catalogue: its password is
   // registered here so no error line can echo it.

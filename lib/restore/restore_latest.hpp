@@ -7,7 +7,7 @@
 #include <string>
 
 #include "backup/encryption.hpp"
-#include "probes/probe.hpp"
+#include "run/context.hpp"
 #include "storage/backend.hpp"
 
 namespace drwatch::restore {
@@ -26,7 +26,7 @@ struct RestoreLatestOptions {
 /// verifies row counts and the structure counts, and prints each step's time. Returns 0 only when everything
 /// verified. `ctx` is a run context for the backup check (its postgres
 /// target, pool, executor; deadline = the check's timeout or none).
-boost::asio::awaitable<int> RestoreLatestCommand(probes::RunContext& ctx, storage::Backend& store,
+boost::asio::awaitable<int> RestoreLatestCommand(run::RunContext& ctx, storage::Backend& store,
                                                  const RestoreLatestOptions& options, std::ostream& out);
 
 }  // namespace drwatch::restore

@@ -6,11 +6,11 @@
 #include <string>
 
 #include "common/redact.hpp"
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
-  auto loaded = drwatch::config::LoadCatalogueText(text, "fuzz.yml");
+  auto loaded = drwatch::catalogue::LoadCatalogueText(text, "fuzz.yml");
   // Either a catalogue or errors, each naming the file.
   if (!loaded.catalogue && loaded.errors.empty()) __builtin_trap();
   for (const auto& e : loaded.errors) {

@@ -27,7 +27,7 @@
 #include "support/app_seed.hpp"
 #include "support/drill_fixture.hpp"
 #include "support/pg_cluster.hpp"
-#include "support/probe_harness.hpp"
+#include "support/check_runner.hpp"
 
 namespace drwatch::test {
 namespace {

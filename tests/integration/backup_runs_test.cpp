@@ -19,7 +19,7 @@
 #include "backup/runs.hpp"
 #include "storage/file_backend.hpp"
 #include "support/pg_cluster.hpp"
-#include "support/probe_harness.hpp"
+#include "support/check_runner.hpp"
 #include "support/process.hpp"
 
 namespace drwatch::test {

@@ -24,7 +24,7 @@
 #include "storage/s3_backend.hpp"
 #include "support/app_seed.hpp"
 #include "support/pg_cluster.hpp"
-#include "support/probe_harness.hpp"
+#include "support/check_runner.hpp"
 #include "support/s3rver.hpp"
 
 namespace drwatch::test {
@@ -409,12 +409,7 @@ TEST_F(BackupS3Test, ADeadlineMidUploadLeavesNoManifestAndNoDataDump) {
   SeedBig();
   ASSERT_TRUE(LoadText(Catalogue("  - {name: bigdump, kind: backup.pg_dump, target: big, storage: backups}\n")));
   constexpr auto kDeadline = 10s;
-  targets::TargetRuntime& target = *targets_.at("big");
-  auto find = [this](std::string_view other) -> targets::TargetRuntime* {
-    auto it = targets_.find(std::string(other));
-    return it == targets_.end() ? nullptr : it->second.get();
-  };
-  probes::RunContext ctx{io_.get_executor(), pool_, target, kDeadline, Clock::now() + kDeadline, "bigdump", find};
+  auto ctx = runner_.Context("bigdump", kDeadline);
   bool done = false;
   std::optional<probes::ProbeResult> result;
   SpawnWithDeadline<probes::ProbeResult>(io_, Check("bigdump").probe->Run(ctx), kDeadline,

@@ -28,13 +28,12 @@
 #include "backup/manifest.hpp"
 #include "backup/runs.hpp"
 #include "common/subprocess.hpp"
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "probes/history.hpp"
 #include "storage/file_backend.hpp"
 #include "support/check_runner.hpp"
 #include "support/app_seed.hpp"
 #include "support/pg_cluster.hpp"
-#include "support/probe_harness.hpp"
 #include "support/process.hpp"
 
 namespace drwatch::test {
@@ -114,7 +113,7 @@ class BackupTest : public PgClusterTest {
     runner_.Load(text, "backup_test.yml");
   }
 
-  const config::CheckSpec& Check(const std::string& name) const { return runner_.Check(name); }
+  const catalogue::CheckSpec& Check(const std::string& name) const { return runner_.Check(name); }
   probes::RunContext Context(const std::string& name, std::chrono::milliseconds timeout) {
     return runner_.Context(name, timeout);
   }

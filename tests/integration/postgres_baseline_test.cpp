@@ -15,7 +15,7 @@
 #include "engine/state_store.hpp"
 #include "probes/history.hpp"
 #include "support/pg_cluster.hpp"
-#include "support/probe_harness.hpp"
+#include "support/check_runner.hpp"
 
 namespace drwatch::test {
 namespace {

@@ -7,10 +7,11 @@
 
 #include <map>
 
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "support/pg_cluster.hpp"
-#include "support/probe_harness.hpp"
+#include "support/check_runner.hpp"
 #include "support/pgbouncer.hpp"
+#include "engine/run_once.hpp"
 
 namespace drwatch::test {
 namespace {
@@ -27,9 +28,9 @@ using ::testing::StartsWith;
 class PostgresProbesTest : public PgClusterTest {
  protected:
   // Loads a catalogue with one target `db` at `dsn` and the given checks.
-  std::shared_ptr<const config::Catalogue> Load(const std::string& dsn, const std::string& checks) {
+  std::shared_ptr<const catalogue::Catalogue> Load(const std::string& dsn, const std::string& checks) {
     std::string text = "targets:\n  db:\n    type: postgres\n    dsn: \"" + dsn + "\"\nchecks:\n" + checks;
-    auto loaded = config::LoadCatalogueText(text, "probes_test.yml");
+    auto loaded = catalogue::LoadCatalogueText(text, "probes_test.yml");
     std::string errors;
     for (const auto& e : loaded.errors) errors += e + "\n";
     EXPECT_TRUE(loaded.catalogue) << errors;
@@ -37,7 +38,7 @@ class PostgresProbesTest : public PgClusterTest {
     return loaded.catalogue;
   }
 
-  const config::CheckSpec& Check(const config::Catalogue& catalogue, const std::string& name) {
+  const catalogue::CheckSpec& Check(const catalogue::Catalogue& catalogue, const std::string& name) {
     for (const auto& check : catalogue.checks) {
       if (check.name == name) return check;
     }
@@ -45,8 +46,8 @@ class PostgresProbesTest : public PgClusterTest {
   }
 
   // One run as the runner does it: the probe races its deadline.
-  std::optional<probes::ProbeResult> Run(const config::CheckSpec& check, std::chrono::milliseconds timeout = 5s) {
-    probes::RunContext ctx{io_.get_executor(), pool_, *target_, timeout, Clock::now() + timeout, check.name};
+  std::optional<probes::ProbeResult> Run(const catalogue::CheckSpec& check, std::chrono::milliseconds timeout = 5s) {
+    auto ctx = engine::MakeRunContext(io_.get_executor(), pool_, check, *target_, timeout, Clock::now() + timeout);
     return RunWithDeadline(io_, check.probe->Run(ctx), timeout);
   }
 

@@ -7,7 +7,7 @@
 #include <iostream>
 
 #include "support/pg_cluster.hpp"
-#include "support/probe_harness.hpp"
+#include "support/check_runner.hpp"
 
 namespace drwatch::test {
 namespace {

@@ -8,9 +8,10 @@
 
 #include <map>
 
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "support/pg_cluster.hpp"
-#include "support/probe_harness.hpp"
+#include "support/check_runner.hpp"
+#include "engine/run_once.hpp"
 
 namespace drwatch::test {
 namespace {
@@ -78,7 +79,7 @@ class PostgresSecurityTest : public PgClusterTest {
   std::optional<probes::ProbeResult> Review(const std::string& dsn, const std::string& extra = "") {
     std::string text = "targets:\n  db: {type: postgres, dsn: \"" + dsn + "\"}\nchecks:\n"
                        "  - name: review\n    kind: postgres.security\n    target: db\n" + extra;
-    auto loaded = config::LoadCatalogueText(text, "security_test.yml");
+    auto loaded = catalogue::LoadCatalogueText(text, "security_test.yml");
     std::string errors;
     for (const auto& e : loaded.errors) errors += e + "\n";
     EXPECT_TRUE(loaded.catalogue) << errors;
@@ -86,7 +87,7 @@ class PostgresSecurityTest : public PgClusterTest {
     catalogue_ = loaded.catalogue;
     target_ = catalogue_->targets.at("db")->MakeRuntime(io_.get_executor(), pool_);
     const auto& check = catalogue_->checks.at(0);
-    probes::RunContext ctx{io_.get_executor(), pool_, *target_, 10s, Clock::now() + 10s, check.name};
+    auto ctx = engine::MakeRunContext(io_.get_executor(), pool_, check, *target_, 10s, Clock::now() + 10s);
     return RunWithDeadline(io_, check.probe->Run(ctx), 10s);
   }
 
@@ -99,7 +100,7 @@ class PostgresSecurityTest : public PgClusterTest {
   }
 
   std::string db_;
-  std::shared_ptr<const config::Catalogue> catalogue_;
+  std::shared_ptr<const catalogue::Catalogue> catalogue_;
   std::shared_ptr<targets::TargetRuntime> target_;
 };
 
@@ -159,7 +160,7 @@ TEST(PostgresSecurityCatalogue, UnknownRulesAndSeveritiesAreRefusedWithTheirKey)
       "targets:\n  db: {type: postgres, dsn: \"host=127.0.0.1\"}\nchecks:\n"
       "  - name: review\n    kind: postgres.security\n    target: db\n"
       "    rules: {no_such_rule: warning, ssl_off: loud}\n";
-  auto loaded = config::LoadCatalogueText(text, "bad.yml");
+  auto loaded = catalogue::LoadCatalogueText(text, "bad.yml");
   EXPECT_FALSE(loaded.catalogue);
   EXPECT_THAT(loaded.errors, ::testing::ElementsAre(
                                  "bad.yml:7:27: checks[0].rules.no_such_rule: unknown rule (see "

@@ -18,14 +18,13 @@
 
 #include "backup/manifest.hpp"
 #include "backup/runs.hpp"
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "restore/restore_latest.hpp"
 #include "storage/file_backend.hpp"
 #include "support/check_runner.hpp"
 #include "support/drill_fixture.hpp"
 #include "support/app_seed.hpp"
 #include "support/pg_cluster.hpp"
-#include "support/probe_harness.hpp"
 
 namespace drwatch::test {
 namespace {
@@ -85,7 +84,7 @@ class RestoreTest : public DrillServerTest {
     runner_.Load(text, "restore_test.yml");
   }
 
-  const config::CheckSpec& Check(const std::string& name) const { return runner_.Check(name); }
+  const catalogue::CheckSpec& Check(const std::string& name) const { return runner_.Check(name); }
   probes::RunContext Context(const std::string& name, std::chrono::milliseconds timeout) {
     return runner_.Context(name, timeout);
   }
@@ -247,7 +246,7 @@ TEST_F(RestoreTest, ALeftoverScratchDatabaseIsDroppedByTheNextDrill) {
 }
 
 TEST_F(RestoreTest, ADrillTargetThatIsTheSourceIsRefusedAtLoad) {
-  auto loaded = config::LoadCatalogueText(Catalogue("", cluster().PasswordDsn()), "restore_test.yml");
+  auto loaded = catalogue::LoadCatalogueText(Catalogue("", cluster().PasswordDsn()), "restore_test.yml");
   ASSERT_EQ(loaded.errors.size(), 1u);
   EXPECT_THAT(loaded.errors[0], HasSubstr("checks[1].target: \"drill\" reaches the same database as \"db\", the "
                                           "source of backup nightly"));

@@ -19,7 +19,7 @@
 #include "storage/s3_backend.hpp"
 #include "storage/s3_xml.hpp"
 #include "support/pg_cluster.hpp"
-#include "support/probe_harness.hpp"
+#include "support/check_runner.hpp"
 #include "support/s3rver.hpp"
 #include "support/test_http_server.hpp"
 

@@ -21,7 +21,6 @@
 #include "support/check_runner.hpp"
 #include "support/drill_fixture.hpp"
 #include "support/pg_cluster.hpp"
-#include "support/probe_harness.hpp"
 
 namespace drwatch::test {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <string_view>
 
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 
 namespace drwatch::test {
 
@@ -14,7 +14,7 @@ void ExpectRefused(const BadCase& c) {
   std::string path = TestDataPath(c.file);
   std::vector<std::string> expected;
   for (const auto& e : c.errors) expected.push_back(path + e);
-  config::LoadResult result = config::LoadCatalogueFile(path);
+  catalogue::LoadResult result = catalogue::LoadCatalogueFile(path);
   EXPECT_EQ(result.catalogue, nullptr);
   EXPECT_EQ(result.errors, expected);
 }

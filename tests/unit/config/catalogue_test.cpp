@@ -1,4 +1,4 @@
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "probes/probe.hpp"
 
 #include <gtest/gtest.h>
@@ -10,7 +10,7 @@
 #include "targets/http_target.hpp"
 #include "targets/postgres_target.hpp"
 
-namespace drwatch::config {
+namespace drwatch::catalogue {
 namespace {
 
 using namespace std::chrono_literals;
@@ -360,9 +360,9 @@ TEST(Fingerprint, ChangesWithTheEffectiveSchedule) {
 }
 
 }  // namespace
-}  // namespace drwatch::config
+}  // namespace drwatch::catalogue
 
-namespace drwatch::config {
+namespace drwatch::catalogue {
 namespace {
 
 TEST(Fingerprint, ChangesWithTheSchedule) {
@@ -373,4 +373,4 @@ TEST(Fingerprint, ChangesWithTheSchedule) {
 }
 
 }  // namespace
-}  // namespace drwatch::config
+}  // namespace drwatch::catalogue

@@ -3,10 +3,10 @@
 
 #include <gtest/gtest.h>
 
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "support/bad_fixtures.hpp"
 
-namespace drwatch::config {
+namespace drwatch::catalogue {
 namespace {
 
 using Errors = std::vector<std::string>;
@@ -64,4 +64,4 @@ TEST(WalReplicationKeys, AcceptsEveryKeyAndFeedsAnObjective) {
 }
 
 }  // namespace
-}  // namespace drwatch::config
+}  // namespace drwatch::catalogue

@@ -43,8 +43,8 @@ class NullTarget final : public targets::TargetSpec {
   }
 };
 
-config::CheckSpec Check(std::string name, std::shared_ptr<probes::Probe> probe, std::string objective = "") {
-  config::CheckSpec spec;
+catalogue::CheckSpec Check(std::string name, std::shared_ptr<probes::Probe> probe, std::string objective = "") {
+  catalogue::CheckSpec spec;
   spec.name = name;
   spec.kind = "fake";
   spec.target = "t";
@@ -68,7 +68,7 @@ TEST(ObjectiveFeeds, ADrillFeedsEachRtoSystemItMeasures) {
   boost::asio::io_context io;
   BlockingPool pool{1};
   Scheduler scheduler{io.get_executor(), pool};
-  auto cat = std::make_shared<config::Catalogue>();
+  auto cat = std::make_shared<catalogue::Catalogue>();
   auto target = std::make_shared<NullTarget>();
   target->name = "t";
   cat->targets["t"] = target;

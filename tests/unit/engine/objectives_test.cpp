@@ -7,7 +7,7 @@
 namespace drwatch::engine {
 namespace {
 
-config::Objective Rpo24h() { return {"rpo", "daily_operations", std::chrono::hours(24)}; }
+catalogue::Objective Rpo24h() { return {"rpo", "daily_operations", std::chrono::hours(24)}; }
 
 constexpr double kNow = 1'800'000'000;
 
@@ -48,7 +48,7 @@ TEST(Objectives, BreachedWhenLastSuccessOlderThanTarget) {
 }
 
 TEST(Objectives, AnRtoKeepsAnOldDrillMeasurement) {
-  config::Objective rto{"rto", "authentication", std::chrono::minutes(15)};
+  catalogue::Objective rto{"rto", "authentication", std::chrono::minutes(15)};
   auto s = EvaluateObjective(rto, {{true, true, 300, kNow - 7 * 86400}}, kNow);
   EXPECT_EQ(s.met, true) << "a weekly drill's 5 min restore still meets a 15 min RTO";
   s = EvaluateObjective(rto, {{true, true, 1200, kNow - 60}}, kNow);
@@ -61,7 +61,7 @@ TEST(Objectives, AnRpoChangesByItselfWhenTheOldestSuccessAgesPastTheTarget) {
   EXPECT_NEAR(at, kNow - 3600 + 86400, 1e-3);
   EXPECT_EQ(EvaluateObjective(Rpo24h(), feeders, std::nextafter(at, 0.0)).met, true);
   EXPECT_EQ(EvaluateObjective(Rpo24h(), feeders, at).met, false);
-  config::Objective rto{"rto", "authentication", std::chrono::minutes(15)};
+  catalogue::Objective rto{"rto", "authentication", std::chrono::minutes(15)};
   EXPECT_TRUE(std::isinf(ObjectiveChangesAt(rto, feeders, kNow))) << "only a new drill changes an RTO";
   EXPECT_TRUE(std::isinf(ObjectiveChangesAt(Rpo24h(), {{true, true, 60, kNow - 90000}}, kNow)))
       << "already breached by age: stays so until a new result";
@@ -82,7 +82,7 @@ TEST(Objectives, SamplesCarryKindAndName) {
   EXPECT_EQ(out.size(), 1u);
 }
 
-config::Objective RtoAuth() { return {"rto", "authentication", std::chrono::minutes(15)}; }
+catalogue::Objective RtoAuth() { return {"rto", "authentication", std::chrono::minutes(15)}; }
 
 TEST(Objectives, ACheckFeedsWhatItMeasuresFromItsPerObjectiveValues) {
   // A drill measures two RTO systems at once; a recency check feeds its `objective:`.
@@ -95,7 +95,7 @@ TEST(Objectives, ACheckFeedsWhatItMeasuresFromItsPerObjectiveValues) {
   auto s = EvaluateObjective(RtoAuth(), feeders, kNow);
   EXPECT_EQ(s.observed, 42);
   EXPECT_EQ(s.met, true);
-  config::Objective core{"rto", "core_business_logic", std::chrono::minutes(5)};
+  catalogue::Objective core{"rto", "core_business_logic", std::chrono::minutes(5)};
   s = EvaluateObjective(core, FeedersOf(core, {drill, recency}), kNow);
   EXPECT_EQ(s.observed, 600);
   EXPECT_EQ(s.met, false) << "10 min measured against a 5 min RTO";

@@ -103,10 +103,10 @@ class SchedulerTest : public ::testing::Test {
     }
   }
 
-  std::shared_ptr<FakeProbe> AddCheck(config::Catalogue& cat, const std::string& name,
+  std::shared_ptr<FakeProbe> AddCheck(catalogue::Catalogue& cat, const std::string& name,
                                       std::shared_ptr<FakeProbe> probe, Clock::duration interval = 10s,
                                       Clock::duration timeout = 5s) {
-    config::CheckSpec spec;
+    catalogue::CheckSpec spec;
     spec.name = name;
     spec.kind = "fake";
     spec.target = "t";
@@ -129,8 +129,8 @@ class SchedulerTest : public ::testing::Test {
     return probe;
   }
 
-  std::shared_ptr<config::Catalogue> NewCatalogue() {
-    auto cat = std::make_shared<config::Catalogue>();
+  std::shared_ptr<catalogue::Catalogue> NewCatalogue() {
+    auto cat = std::make_shared<catalogue::Catalogue>();
     cat->targets["t"] = target_;
     return cat;
   }
@@ -498,7 +498,7 @@ class ScheduledTest : public SchedulerTest {
     Settle();
   }
 
-  std::shared_ptr<FakeProbe> AddScheduled(config::Catalogue& cat, const std::string& name,
+  std::shared_ptr<FakeProbe> AddScheduled(catalogue::Catalogue& cat, const std::string& name,
                                           const config::Schedule& schedule) {
     auto probe = AddCheck(cat, name, std::make_shared<FakeProbe>(1s), 24h, 5s);
     cat.checks.back().schedule = schedule;

@@ -20,7 +20,7 @@ std::vector<std::string> Names(int count) {
 }
 
 // One postgres.ping check per name; the first `fed` feed rpo.daily_operations.
-std::shared_ptr<const config::Catalogue> Catalogue(const std::vector<std::string>& names, std::size_t fed = 0) {
+std::shared_ptr<const catalogue::Catalogue> Catalogue(const std::vector<std::string>& names, std::size_t fed = 0) {
   std::string yaml =
       "targets:\n  primary:\n    type: postgres\n    dsn: \"host=127.0.0.1 dbname=x user=u\"\n"
       "objectives:\n  rpo: {daily_operations: 24h, unused: 1h}\n  rto: {authentication: 15m}\nchecks:\n";
@@ -28,7 +28,7 @@ std::shared_ptr<const config::Catalogue> Catalogue(const std::vector<std::string
     yaml += "  - {name: " + names[i] + ", kind: postgres.ping, target: primary" +
             (i < fed ? ", objective: rpo.daily_operations" : "") + "}\n";
   }
-  auto loaded = config::LoadCatalogueText(yaml, "shard.yml");
+  auto loaded = catalogue::LoadCatalogueText(yaml, "shard.yml");
   EXPECT_TRUE(loaded.errors.empty()) << loaded.errors.front();
   return loaded.catalogue;
 }

@@ -174,8 +174,8 @@ TEST(LoadStates, OnlyChecksOfTheSameKind) {
   std::int64_t mtime = 0;
   ASSERT_TRUE(store.Write("a", EncodeState("a", "postgres.ping", SampleState()), mtime, error));
   ASSERT_TRUE(store.Write("b", EncodeState("b", "postgres.ping", SampleState()), mtime, error));
-  config::Catalogue cat;
-  config::CheckSpec a, b, c;
+  catalogue::Catalogue cat;
+  catalogue::CheckSpec a, b, c;
   a.name = "a", a.kind = "postgres.ping";
   b.name = "b", b.kind = "postgres.recency";  // the check changed kind: its old state does not apply
   c.name = "c", c.kind = "postgres.ping";     // no file

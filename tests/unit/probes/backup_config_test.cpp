@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "probes/backup_probes.hpp"
 #include "support/bad_fixtures.hpp"
 
@@ -60,8 +60,8 @@ TEST_P(BadBackupCatalogue, ReportsExactErrors) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, BadBackupCatalogue, testing::ValuesIn(kBadCases), test::BadCaseShortName);
 
-config::LoadResult Load(const std::string& checks) {
-  return config::LoadCatalogueText(std::string(kTargets) + checks, "b.yml");
+catalogue::LoadResult Load(const std::string& checks) {
+  return catalogue::LoadCatalogueText(std::string(kTargets) + checks, "b.yml");
 }
 
 TEST(BackupPgDumpConfig, DefaultsToADailyRunWithAnHourToFinish) {

@@ -15,7 +15,7 @@
 #include "common/clock.hpp"
 #include "support/fake_management_api.hpp"
 #include "support/pg_cluster.hpp"
-#include "support/probe_harness.hpp"
+#include "support/check_runner.hpp"
 
 namespace drwatch::test {
 namespace {
@@ -244,11 +244,11 @@ TEST_F(BackupSupabaseConfigTest, EncryptedRunsHoldNoPlaintext) {
 TEST(BackupSupabaseConfigCatalogue, NeedsAStorageTarget) {
   std::string targets = std::string("targets:\n  supa: {type: supabase, project_ref: ") + FakeManagementApi::kRef +
                         ", access_token: x}\n  db: {type: postgres, dsn: \"host=127.0.0.1\"}\nchecks:\n";
-  auto loaded = config::LoadCatalogueText(
+  auto loaded = catalogue::LoadCatalogueText(
       targets + "  - {name: c, kind: backup.supabase_config, target: supa}\n", "bad_supabase_config.yml");
   ASSERT_EQ(loaded.errors.size(), 1u);
   EXPECT_THAT(loaded.errors[0], HasSubstr("checks[0].storage: missing required key"));
-  loaded = config::LoadCatalogueText(
+  loaded = catalogue::LoadCatalogueText(
       targets + "  - {name: c, kind: backup.supabase_config, target: supa, storage: db}\n", "bad_supabase_config.yml");
   ASSERT_EQ(loaded.errors.size(), 1u);
   EXPECT_THAT(loaded.errors[0], HasSubstr("storage"));

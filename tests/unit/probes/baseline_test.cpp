@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "probes/history.hpp"
 #include "support/bad_fixtures.hpp"
 
@@ -39,7 +39,7 @@ TEST_P(BadBaselineCatalogue, ReportsExactErrors) { test::ExpectRefused(GetParam(
 INSTANTIATE_TEST_SUITE_P(Fixtures, BadBaselineCatalogue, testing::ValuesIn(kBadCases), test::BadCaseShortName);
 
 TEST(BaselineConfig, DefaultsToHourlyOnTheWeeklyList) {
-  auto result = config::LoadCatalogueText(
+  auto result = catalogue::LoadCatalogueText(
       "targets:\n"
       "  db: {type: postgres, dsn: \"host=127.0.0.1 dbname=app\"}\n"
       "checks:\n"

@@ -11,11 +11,12 @@
 #include <map>
 
 #include "common/redact.hpp"
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "support/bad_fixtures.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/test_http_server.hpp"
 #include "support/test_pki.hpp"
+#include "engine/run_once.hpp"
 
 namespace drwatch::test {
 namespace {
@@ -39,10 +40,10 @@ class HttpProbeTest : public ::testing::Test {
  protected:
   // Loads a catalogue with target `web` (its keys given) and one check `probe`
   // of kind http with `check_keys` (each "    key: value\n").
-  std::shared_ptr<const config::Catalogue> Load(const std::string& target_keys, const std::string& check_keys = "") {
+  std::shared_ptr<const catalogue::Catalogue> Load(const std::string& target_keys, const std::string& check_keys = "") {
     std::string text = "targets:\n  web:\n    type: http\n" + target_keys +
                        "checks:\n  - name: probe\n    kind: http\n    target: web\n" + check_keys;
-    auto loaded = config::LoadCatalogueText(text, "http_test.yml");
+    auto loaded = catalogue::LoadCatalogueText(text, "http_test.yml");
     std::string errors;
     for (const auto& e : loaded.errors) errors += e + "\n";
     EXPECT_TRUE(loaded.catalogue) << errors;
@@ -54,12 +55,12 @@ class HttpProbeTest : public ::testing::Test {
   Errors LoadErrors(const std::string& target_keys, const std::string& check_keys) {
     std::string text = "targets:\n  web:\n    type: http\n" + target_keys +
                        "checks:\n  - name: probe\n    kind: http\n    target: web\n" + check_keys;
-    return config::LoadCatalogueText(text, "f.yml").errors;
+    return catalogue::LoadCatalogueText(text, "f.yml").errors;
   }
 
   std::optional<probes::ProbeResult> Run(std::chrono::milliseconds timeout = 5s) {
     const auto& check = catalogue_->checks.at(0);
-    probes::RunContext ctx{io_.get_executor(), pool_, *target_, timeout, Clock::now() + timeout, check.name, {}};
+    auto ctx = engine::MakeRunContext(io_.get_executor(), pool_, check, *target_, timeout, Clock::now() + timeout);
     return RunWithDeadline(io_, check.probe->Run(ctx), timeout);
   }
 
@@ -69,7 +70,7 @@ class HttpProbeTest : public ::testing::Test {
 
   boost::asio::io_context io_;
   BlockingPool pool_{2};
-  std::shared_ptr<const config::Catalogue> catalogue_;
+  std::shared_ptr<const catalogue::Catalogue> catalogue_;
   std::shared_ptr<targets::TargetRuntime> target_;
 };
 

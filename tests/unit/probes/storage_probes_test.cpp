@@ -13,9 +13,10 @@
 #include <map>
 #include <regex>
 
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "support/pg_cluster.hpp"
 #include "targets/storage_target.hpp"
+#include "engine/run_once.hpp"
 
 namespace drwatch::probes {
 namespace {
@@ -79,7 +80,7 @@ class StorageProbeTest : public ::testing::Test {
                        "checks:\n"
                        "  - {name: c, target: backups, " +
                        check + "}\n";
-    auto result = config::LoadCatalogueText(text, "test.yml");
+    auto result = catalogue::LoadCatalogueText(text, "test.yml");
     ASSERT_EQ(result.errors, Errors{});
     catalogue_ = result.catalogue;
     for (const auto& [name, spec] : catalogue_->targets) runtimes_[name] = spec->MakeRuntime(io_.get_executor(), pool_);
@@ -88,11 +89,12 @@ class StorageProbeTest : public ::testing::Test {
   // One run of the check, as the scheduler runs it.
   std::optional<ProbeResult> Run(std::chrono::milliseconds deadline = 10s) {
     const auto& check = catalogue_->checks.at(0);
-    RunContext ctx{io_.get_executor(), pool_,     *runtimes_.at(check.target), deadline,
-                   Clock::now() + deadline, check.name, [this](std::string_view name) -> targets::TargetRuntime* {
-                     auto it = runtimes_.find(std::string(name));
-                     return it == runtimes_.end() ? nullptr : it->second.get();
-                   }};
+    auto find = [this](std::string_view name) -> targets::TargetRuntime* {
+      auto it = runtimes_.find(std::string(name));
+      return it == runtimes_.end() ? nullptr : it->second.get();
+    };
+    auto ctx = engine::MakeRunContext(io_.get_executor(), pool_, check, *runtimes_.at(check.target), deadline,
+                                      Clock::now() + deadline, find);
     return test::RunWithDeadline(io_, check.probe->Run(ctx), deadline);
   }
 
@@ -100,7 +102,7 @@ class StorageProbeTest : public ::testing::Test {
   std::string replica_dir_;
   boost::asio::io_context io_;
   BlockingPool pool_{4};  // destroyed first: its last jobs may still post to io_
-  std::shared_ptr<const config::Catalogue> catalogue_;
+  std::shared_ptr<const catalogue::Catalogue> catalogue_;
   std::map<std::string, std::shared_ptr<targets::TargetRuntime>> runtimes_;
 };
 

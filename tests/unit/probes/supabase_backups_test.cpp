@@ -8,9 +8,10 @@
 #include <map>
 
 #include "common/redact.hpp"
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/test_http_server.hpp"
+#include "engine/run_once.hpp"
 
 namespace drwatch::test {
 namespace {
@@ -84,12 +85,12 @@ class FakeApi {
 
 class SupabaseBackupsTest : public ::testing::Test {
  protected:
-  std::shared_ptr<const config::Catalogue> Load(const std::string& api_url, const std::string& token = kToken,
+  std::shared_ptr<const catalogue::Catalogue> Load(const std::string& api_url, const std::string& token = kToken,
                                                 const std::string& check_keys = "    max_age: 25h\n") {
     std::string text = "targets:\n  supa:\n    type: supabase\n    project_ref: " + std::string(kRef) +
                        "\n    access_token: \"" + token + "\"\n    api_url: \"" + api_url +
                        "\"\nchecks:\n  - name: backups\n    kind: supabase.backups\n    target: supa\n" + check_keys;
-    auto loaded = config::LoadCatalogueText(text, "supabase_test.yml");
+    auto loaded = catalogue::LoadCatalogueText(text, "supabase_test.yml");
     std::string errors;
     for (const auto& e : loaded.errors) errors += e + "\n";
     EXPECT_TRUE(loaded.catalogue) << errors;
@@ -100,7 +101,7 @@ class SupabaseBackupsTest : public ::testing::Test {
 
   std::optional<probes::ProbeResult> Run(std::chrono::milliseconds timeout = 5s) {
     const auto& check = catalogue_->checks.at(0);
-    probes::RunContext ctx{io_.get_executor(), pool_, *target_, timeout, Clock::now() + timeout, check.name, {}};
+    auto ctx = engine::MakeRunContext(io_.get_executor(), pool_, check, *target_, timeout, Clock::now() + timeout);
     return RunWithDeadline(io_, check.probe->Run(ctx), timeout);
   }
 
@@ -116,7 +117,7 @@ class SupabaseBackupsTest : public ::testing::Test {
 
   boost::asio::io_context io_;
   BlockingPool pool_{2};
-  std::shared_ptr<const config::Catalogue> catalogue_;
+  std::shared_ptr<const catalogue::Catalogue> catalogue_;
   std::shared_ptr<targets::TargetRuntime> target_;
   FakeApi api_;
 };

@@ -5,10 +5,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "support/bad_fixtures.hpp"
 
-namespace drwatch::config {
+namespace drwatch::catalogue {
 namespace {
 
 constexpr char kSourceRefused[] = ": a drill restores onto a drill server, never the database it protects";
@@ -109,4 +109,4 @@ TEST(RestoreCatalogue, DrillMeasuresEachCoveredSystemsRto) {
 }
 
 }  // namespace
-}  // namespace drwatch::config
+}  // namespace drwatch::catalogue

@@ -16,11 +16,12 @@
 #include <filesystem>
 #include <fstream>
 
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "storage/pattern.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/process.hpp"
 #include "targets/storage_target.hpp"
+#include "engine/run_once.hpp"
 
 namespace drwatch::storage {
 namespace {
@@ -208,14 +209,14 @@ class SlowReadBackend final : public Backend {
 };
 
 TEST_F(FileBackendTest, ACancelledWriteTestLeavesNothingBehind) {
-  auto result = config::LoadCatalogueText("targets:\n  t: {type: storage, url: \"file://" + dir_ +
+  auto result = catalogue::LoadCatalogueText("targets:\n  t: {type: storage, url: \"file://" + dir_ +
                                               "\"}\nchecks:\n  - {name: w, kind: storage.reachable, target: t}\n",
                                           "f.yml");
   ASSERT_EQ(result.errors, std::vector<std::string>{});
   auto slow = std::make_shared<SlowReadBackend>(std::make_shared<FileBackend>(pool_, dir_));
   targets::StorageTarget target(slow);
   const auto& check = result.catalogue->checks[0];
-  probes::RunContext ctx{io_.get_executor(), pool_, target, 300ms, Clock::now() + 300ms, check.name, nullptr};
+  auto ctx = engine::MakeRunContext(io_.get_executor(), pool_, check, target, 300ms, Clock::now() + 300ms);
   // The read would wait an hour: only the deadline ends the run.
   auto start = std::chrono::steady_clock::now();
   auto r = test::RunWithDeadline(io_, check.probe->Run(ctx), 300ms);

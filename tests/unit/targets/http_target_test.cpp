@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/redact.hpp"
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 
 namespace drwatch::targets {
 namespace {
@@ -19,7 +19,7 @@ std::string WithWebTarget(const std::string& keys) {
 }
 
 TEST(HttpTarget, ReadsEveryKey) {
-  auto result = config::LoadCatalogueText(WithWebTarget("    url: http://127.0.0.1:8080/healthz\n"
+  auto result = catalogue::LoadCatalogueText(WithWebTarget("    url: http://127.0.0.1:8080/healthz\n"
                                                         "    headers: {Accept: application/json}\n"
                                                         "    ca_file: /etc/ssl/certs/ca-certificates.crt\n"
                                                         "    insecure_skip_verify: true\n"),
@@ -35,7 +35,7 @@ TEST(HttpTarget, ReadsEveryKey) {
 }
 
 TEST(HttpTarget, DefaultsOptionalKeys) {
-  auto result = config::LoadCatalogueText(WithWebTarget("    url: https://example.com\n"), "f.yml");
+  auto result = catalogue::LoadCatalogueText(WithWebTarget("    url: https://example.com\n"), "f.yml");
   ASSERT_EQ(result.errors, Errors{});
   const auto& web = dynamic_cast<const HttpTargetSpec&>(*result.catalogue->targets.at("web"));
   EXPECT_TRUE(web.headers.empty());
@@ -44,18 +44,18 @@ TEST(HttpTarget, DefaultsOptionalKeys) {
 }
 
 TEST(HttpTarget, RequiresAUrl) {
-  auto result = config::LoadCatalogueText(WithWebTarget("    ca_file: /etc/ca.pem\n"), "f.yml");
+  auto result = catalogue::LoadCatalogueText(WithWebTarget("    ca_file: /etc/ca.pem\n"), "f.yml");
   EXPECT_EQ(result.errors, Errors{"f.yml:3:5: targets.web.url: missing required key"});
 }
 
 TEST(HttpTarget, RejectsAUrlWithoutHost) {
-  auto result = config::LoadCatalogueText(WithWebTarget("    url: https://\n"), "f.yml");
+  auto result = catalogue::LoadCatalogueText(WithWebTarget("    url: https://\n"), "f.yml");
   EXPECT_EQ(result.errors,
             Errors{"f.yml:4:10: targets.web.url: expected a URL starting with http:// or https://"});
 }
 
 TEST(HttpTarget, RejectsHeadersThatDifferOnlyInCase) {
-  auto result = config::LoadCatalogueText(WithWebTarget("    url: https://example.com\n"
+  auto result = catalogue::LoadCatalogueText(WithWebTarget("    url: https://example.com\n"
                                                         "    headers:\n"
                                                         "      X-A: one\n"
                                                         "      x-a: two\n"),
@@ -65,7 +65,7 @@ TEST(HttpTarget, RejectsHeadersThatDifferOnlyInCase) {
 }
 
 TEST(HttpTarget, RejectsLineBreaksInHeaderValues) {
-  auto result = config::LoadCatalogueText(WithWebTarget("    url: https://example.com\n"
+  auto result = catalogue::LoadCatalogueText(WithWebTarget("    url: https://example.com\n"
                                                         "    headers: {X-A: \"one\\r\\nX-B: two\"}\n"),
                                           "f.yml");
   EXPECT_EQ(result.errors,
@@ -73,7 +73,7 @@ TEST(HttpTarget, RejectsLineBreaksInHeaderValues) {
 }
 
 TEST(HttpTarget, RejectsWrongTypes) {
-  auto result = config::LoadCatalogueText(WithWebTarget("    url: https://example.com\n"
+  auto result = catalogue::LoadCatalogueText(WithWebTarget("    url: https://example.com\n"
                                                         "    headers: [a]\n"
                                                         "    ca_file: [b]\n"),
                                           "f.yml");
@@ -83,7 +83,7 @@ TEST(HttpTarget, RejectsWrongTypes) {
 
 TEST(HttpTarget, RegistersLiteralCredentials) {
   auto result =
-      config::LoadCatalogueText(WithWebTarget("    url: https://user:url-password-1@example.com/x\n"
+      catalogue::LoadCatalogueText(WithWebTarget("    url: https://user:url-password-1@example.com/x\n"
                                               "    headers: {authorization: Basic aHR0cC1zZWNyZXQ=}\n"),
                                 "f.yml");
   ASSERT_EQ(result.errors, Errors{});

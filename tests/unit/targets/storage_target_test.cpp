@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "common/redact.hpp"
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "support/bad_fixtures.hpp"
 
 namespace drwatch::targets {
@@ -62,7 +62,7 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, BadStorageCatalogue, testing::ValuesIn(kBadCa
 
 TEST(StorageTarget, ReadsEveryKey) {
   setenv("DRWATCH_TEST_S3_SECRET", "s3-secret-from-env", 1);
-  config::LoadResult result = config::LoadCatalogueFile(TestDataPath("good_storage.yml"));
+  catalogue::LoadResult result = catalogue::LoadCatalogueFile(TestDataPath("good_storage.yml"));
   ASSERT_EQ(result.errors, Errors{});
   const auto& cat = *result.catalogue;
 
@@ -105,15 +105,15 @@ TEST(StorageTarget, ReplicaChangesTheCheckFingerprint) {
            "checks:\n"
            "  - {name: copy, kind: storage.replication, target: a, replica: b, pattern: \"*\", max_lag: 1h}\n";
   };
-  auto one = config::LoadCatalogueText(text("file:///b"), "f.yml");
-  auto two = config::LoadCatalogueText(text("file:///c"), "f.yml");
+  auto one = catalogue::LoadCatalogueText(text("file:///b"), "f.yml");
+  auto two = catalogue::LoadCatalogueText(text("file:///c"), "f.yml");
   ASSERT_EQ(one.errors, Errors{});
   ASSERT_EQ(two.errors, Errors{});
   EXPECT_NE(one.catalogue->checks[0].fingerprint, two.catalogue->checks[0].fingerprint);
 }
 
 TEST(StorageTarget, FileRootIsAllowed) {
-  auto result = config::LoadCatalogueText(
+  auto result = catalogue::LoadCatalogueText(
       "targets:\n  root: {type: storage, url: \"file:///\"}\n"
       "checks:\n  - {name: r, kind: storage.reachable, target: root, write_test: false}\n",
       "f.yml");

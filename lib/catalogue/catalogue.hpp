@@ -14,7 +14,10 @@
 #include "probes/probe.hpp"
 #include "targets/target.hpp"
 
-namespace drwatch::config {
+namespace drwatch::catalogue {
+
+using config::Duration;
+using config::Schedule;
 
 struct Global {
   Duration interval{std::chrono::seconds(30)};  // default check interval
@@ -67,4 +70,4 @@ LoadResult LoadCatalogueFile(const std::string& path);
 /// Validates catalogue text; `file` names it in messages.
 LoadResult LoadCatalogueText(const std::string& text, const std::string& file);
 
-}  // namespace drwatch::config
+}  // namespace drwatch::catalogue
