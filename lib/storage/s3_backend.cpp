@@ -17,6 +17,7 @@
 #include <utility>
 #include <system_error>
 
+#include "common/crypto.hpp"
 #include "storage/pattern.hpp"
 #include "storage/s3_xml.hpp"
 
@@ -73,7 +74,7 @@ S3Request S3Requests::Make(std::string method, std::string_view key,
   request.headers = {{"Host", endpoint.host}};
   request.headers.insert(request.headers.end(), extra.begin(), extra.end());
   // Given, or computed here rather than on a copy of an 8 MiB part.
-  request.payload_hash = payload_hash.empty() ? aws::Sha256Hex(body) : std::move(payload_hash);
+  request.payload_hash = payload_hash.empty() ? Sha256Hex(body) : std::move(payload_hash);
   aws::SigningParams params;
   params.credentials = {config_.access_key_id, config_.secret_access_key, ""};
   params.region = config_.region;
@@ -403,7 +404,7 @@ struct HashedBody {
 // back (moved, not copied); cancelled, it is freed there. nullopt: cancelled.
 asio::awaitable<std::optional<HashedBody>> HashOnPool(BlockingPool& pool, std::string body) {
   auto job = [body = std::move(body)]() mutable {
-    std::string sha256 = aws::Sha256Hex(body);
+    std::string sha256 = Sha256Hex(body);
     return HashedBody{std::move(body), std::move(sha256)};
   };
   auto discard = [](HashedBody) {};
