@@ -53,7 +53,7 @@ TEST(AlertRules, TheIssuesAlertsAreAllThere) {
   for (const auto& rule : AlertRules()) names.insert(rule["alert"].as<std::string>());
   for (const char* required : {"DrwatchAuditLogStale", "DrwatchCheckFailing", "DrwatchCheckStale",
                                "DrwatchRPOBreached", "DrwatchRTOBreached", "DrwatchBackupStorageUnreachable",
-                               "DrwatchConfigReloadFailed", "DrwatchDown"}) {
+                               "DrwatchConfigReloadFailed", "DrwatchDown", "DrwatchPitrWindowShort"}) {
     EXPECT_TRUE(names.count(required)) << required;
   }
 }

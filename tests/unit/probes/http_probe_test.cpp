@@ -332,6 +332,8 @@ const std::vector<BadCase> kBadCases = {
     {"bad_supabase_missing_token.yml", {":3:5: targets.supa.access_token: missing required key"}},
     {"bad_supabase_api_url.yml", {":6:14: targets.supa.api_url: invalid URL: unsupported scheme \"ftp\" (use http or https)"}},
     {"bad_supabase_max_age.yml", {":7:5: checks[0].max_age: missing required key"}},
+    {"bad_supabase_min_pitr_window.yml",
+     {":11:22: checks[0].min_pitr_window: invalid duration \"a week\" (use e.g. 500ms, 30s, 5m, 1h30m, 7d)"}},
 };
 
 class BadHttpCatalogue : public testing::TestWithParam<BadCase> {};

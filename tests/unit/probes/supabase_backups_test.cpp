@@ -29,12 +29,23 @@ std::string Backup(const std::string& status, system_clock::time_point at) {
   return R"({"is_physical_backup": true, "status": ")" + status + R"(", "inserted_at": ")" + FormatRfc3339(at) + "\"}";
 }
 
-std::string Answer(const std::vector<std::string>& backups, bool walg = true, bool pitr = false) {
+std::string Answer(const std::vector<std::string>& backups, bool walg = true, bool pitr = false,
+                   const std::string& physical = R"({"earliest_physical_backup_date_unix": 1700000000})") {
   std::string list;
   for (const auto& b : backups) list += (list.empty() ? "" : ", ") + b;
   return std::string(R"({"region": "eu-central-1", "walg_enabled": )") + (walg ? "true" : "false") +
          R"(, "pitr_enabled": )" + (pitr ? "true" : "false") + R"(, "backups": [)" + list +
-         R"(], "physical_backup_data": {"earliest_physical_backup_date_unix": 1700000000}})";
+         R"(], "physical_backup_data": )" + physical + "}";
+}
+
+long long Unix(system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+// physical_backup_data as the API sends it with PITR: the restorable range.
+std::string Physical(system_clock::time_point earliest, system_clock::time_point latest) {
+  return R"({"earliest_physical_backup_date_unix": )" + std::to_string(Unix(earliest)) +
+         R"(, "latest_physical_backup_date_unix": )" + std::to_string(Unix(latest)) + "}";
 }
 
 // The fake API: checks the path and the token like the real one.
@@ -176,6 +187,108 @@ TEST_F(SupabaseBackupsTest, WalgWithAnEmptyListIsNoBackup) {
   r = Run();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->reason, "no completed backup");
+}
+
+// The probe measures ages against the answer's Date: a fixed one makes the
+// texts exact.
+const system_clock::time_point kServerNow{std::chrono::seconds(1764048600)};
+const ServerHeaders kServerDate{{"Date", "Tue, 25 Nov 2025 05:30:00 GMT"}};
+
+// With PITR, Supabase takes no daily logical backups: an empty list is fine
+// while the newest restorable point is recent.
+TEST_F(SupabaseBackupsTest, PitrJudgesTheNewestRestorablePoint) {
+  auto now = kServerNow;
+  api_.Answer({200, kServerDate, Answer({}, true, true, Physical(now - 2min - 7 * 24h - 3h, now - 2min))});
+  ASSERT_TRUE(Load(api_.server().Url(), kToken, "    max_age: 10m\n"));
+  auto r = Run();
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->success) << r->reason;
+  EXPECT_EQ(r->reason, "newest restorable point is 2m old, PITR window 7d3h");
+  auto samples = Samples(*r);
+  EXPECT_EQ(samples["drwatch_data_age_seconds"], 120);
+  EXPECT_EQ(samples["drwatch_supabase_pitr_window_seconds"], (7 * 24 + 3) * 3600);
+  EXPECT_EQ(samples["drwatch_supabase_pitr_enabled"], 1);
+
+  // WAL archiving stalled: the newest restorable point falls behind.
+  api_.Answer({200, kServerDate, Answer({}, true, true, Physical(now - 7 * 24h, now - 25min))});
+  r = Run();
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->success);
+  EXPECT_EQ(r->reason, "newest restorable point is 25m old, max_age 10m");
+  EXPECT_EQ(Samples(*r)["drwatch_data_age_seconds"], 1500);
+}
+
+TEST_F(SupabaseBackupsTest, PitrWindowShorterThanMinPitrWindowFails) {
+  auto now = kServerNow;
+  api_.Answer({200, kServerDate, Answer({}, true, true, Physical(now - 3 * 24h - 1min, now - 1min))});
+  ASSERT_TRUE(Load(api_.server().Url(), kToken, "    max_age: 10m\n    min_pitr_window: 7d\n"));
+  std::vector<metrics::Sample> fixed;
+  catalogue_->checks[0].probe->StaticSamples(fixed);
+  ASSERT_EQ(fixed.size(), 2u);
+  EXPECT_EQ(fixed[1].name, "drwatch_supabase_min_pitr_window_seconds");
+  EXPECT_EQ(fixed[1].value, 7 * 24 * 3600);
+
+  auto r = Run();
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->success);
+  EXPECT_EQ(r->reason, "PITR window 3d, min_pitr_window 7d");
+  EXPECT_EQ(*r->observed, 60);
+  auto samples = Samples(*r);
+  EXPECT_EQ(samples["drwatch_supabase_pitr_window_seconds"], 3 * 24 * 3600);
+  EXPECT_TRUE(samples.contains("drwatch_data_age_seconds"));
+
+  api_.Answer({200, kServerDate, Answer({}, true, true, Physical(now - 1min - 8 * 24h, now - 1min))});
+  r = Run();
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->success) << r->reason;
+  EXPECT_EQ(r->reason, "newest restorable point is 1m old, PITR window 8d");
+}
+
+TEST_F(SupabaseBackupsTest, MinPitrWindowWithoutPitrFails) {
+  auto now = kServerNow;
+  api_.Answer({200, kServerDate, Answer({Backup("COMPLETED", now - 1h)}, true, false)});
+  ASSERT_TRUE(Load(api_.server().Url(), kToken, "    max_age: 25h\n    min_pitr_window: 7d\n"));
+  auto r = Run();
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->success);
+  EXPECT_EQ(r->reason, "point-in-time recovery is not enabled, min_pitr_window 7d");
+  EXPECT_EQ(Samples(*r)["drwatch_supabase_pitr_enabled"], 0);
+}
+
+// A completed backup newer than the newest restorable point is what counts.
+TEST_F(SupabaseBackupsTest, PitrTakesANewerCompletedBackup) {
+  auto now = kServerNow;
+  api_.Answer({200, kServerDate, Answer({Backup("COMPLETED", now - 1h)}, true, true, Physical(now - 30h, now - 5h))});
+  ASSERT_TRUE(Load(api_.server().Url()));
+  auto r = Run();
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->success) << r->reason;
+  EXPECT_EQ(r->reason, "newest completed backup is 1h old, PITR window 1d1h");
+}
+
+TEST_F(SupabaseBackupsTest, PitrWithoutARestorablePointIsMalformed) {
+  ASSERT_TRUE(Load(api_.server().Url(), kToken, "    max_age: 10m\n    min_pitr_window: 7d\n"));
+  for (std::string physical : {std::string(R"({"earliest_physical_backup_date_unix": 1700000000})"),
+                               std::string(R"({"latest_physical_backup_date_unix": "yesterday"})"),
+                               std::string(R"({"latest_physical_backup_date_unix": -5})"),
+                               std::string(R"({"latest_physical_backup_date_unix": 1e300})"), std::string("null")}) {
+    api_.Answer({200, {}, Answer({}, true, true, physical)});
+    auto r = Run();
+    ASSERT_TRUE(r);
+    EXPECT_FALSE(r->success) << physical;
+    EXPECT_EQ(r->reason,
+              "malformed response: pitr_enabled is true, but physical_backup_data has no "
+              "latest_physical_backup_date_unix")
+        << physical;
+  }
+  api_.Answer({200, {}, Answer({}, true, true, R"({"latest_physical_backup_date_unix": )" +
+                                                   std::to_string(Unix(system_clock::now())) + "}")});
+  auto r = Run();
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->success);
+  EXPECT_EQ(r->reason,
+            "malformed response: physical_backup_data has no earliest_physical_backup_date_unix, so the PITR "
+            "window is unknown");
 }
 
 TEST_F(SupabaseBackupsTest, UnauthorizedNamesTheToken) {

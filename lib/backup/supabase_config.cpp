@@ -1,0 +1,159 @@
+#include "backup/supabase_config.hpp"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <stdexcept>
+
+#include "common/text.hpp"
+
+namespace drwatch::backup {
+namespace {
+
+namespace json = boost::json;
+
+void RequireSodium() {
+  static const bool ready = sodium_init() >= 0;
+  if (!ready) throw std::runtime_error("libsodium cannot be initialised");
+}
+
+// A JWT (three base64url parts, the first `eyJ`: `{"`) or scheme://user:password@host.
+bool LooksSecret(std::string_view value) {
+  if (value.starts_with("eyJ") && std::count(value.begin(), value.end(), '.') == 2) return true;
+  auto scheme = value.find("://");
+  if (scheme == std::string_view::npos) return false;
+  auto rest = value.substr(scheme + 3);
+  auto at = rest.find('@');
+  auto slash = rest.find('/');
+  if (at == std::string_view::npos || (slash != std::string_view::npos && slash < at)) return false;
+  auto colon = rest.substr(0, at).find(':');
+  return colon != std::string_view::npos && colon + 1 < at;
+}
+
+std::size_t Redact(json::value& v, std::string_view salt, bool secret_key) {
+  std::size_t replaced = 0;
+  switch (v.kind()) {
+    case json::kind::string:
+      if (!v.as_string().empty() && (secret_key || LooksSecret(v.as_string()))) {
+        v = json::string(SecretFingerprint(v.as_string(), salt));
+        ++replaced;
+      }
+      break;
+    case json::kind::array:
+      for (auto& item : v.as_array()) replaced += Redact(item, salt, secret_key);
+      break;
+    case json::kind::object:
+      for (auto& [key, item] : v.as_object()) replaced += Redact(item, salt, IsSecretKey(key));
+      break;
+    default:
+      break;  // numbers and booleans carry no secret
+  }
+  return replaced;
+}
+
+void Indent(std::string& out, int depth) {
+  out += '\n';
+  out.append(static_cast<std::size_t>(depth) * 2, ' ');
+}
+
+void Write(const json::value& v, std::string& out, int depth) {
+  if (const auto* o = v.if_object(); o && !o->empty()) {
+    std::vector<const json::key_value_pair*> items;
+    for (const auto& kv : *o) items.push_back(&kv);
+    std::sort(items.begin(), items.end(), [](auto* a, auto* b) { return a->key() < b->key(); });
+    out += '{';
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      Indent(out, depth + 1);
+      out += json::serialize(json::string(items[i]->key())) + ": ";
+      Write(items[i]->value(), out, depth + 1);
+      if (i + 1 < items.size()) out += ',';
+    }
+    Indent(out, depth);
+    out += '}';
+  } else if (const auto* a = v.if_array(); a && !a->empty()) {
+    out += '[';
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      Indent(out, depth + 1);
+      Write((*a)[i], out, depth + 1);
+      if (i + 1 < a->size()) out += ',';
+    }
+    Indent(out, depth);
+    out += ']';
+  } else {
+    out += json::serialize(v);
+  }
+}
+
+}  // namespace
+
+const std::vector<ConfigSection>& SupabaseConfigSections() {
+  static const std::vector<ConfigSection> sections = {
+      {"auth", "/config/auth"},
+      {"postgrest", "/postgrest"},
+      {"postgres", "/config/database/postgres"},
+      {"pooler", "/config/database/pooler"},
+      {"network_restrictions", "/network-restrictions"},
+      {"ssl_enforcement", "/ssl-enforcement"},
+      {"functions", "/functions"},
+      {"secrets", "/secrets"},
+  };
+  return sections;
+}
+
+bool IsSecretKey(std::string_view key) {
+  std::string lower = AsciiLower(key);
+  std::string_view last = lower;
+  if (auto cut = last.rfind('_'); cut != std::string_view::npos) last = last.substr(cut + 1);
+  for (std::string_view word : {"secret", "secrets", "password", "pass", "key", "keys", "token", "tokens"}) {
+    if (last == word) return true;
+  }
+  return false;
+}
+
+std::string SecretFingerprint(std::string_view value, std::string_view salt) {
+  RequireSodium();
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_state state;
+  crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(salt.data()), salt.size());
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(value.data()), value.size());
+  crypto_auth_hmacsha256_final(&state, mac);
+  char hex[2 * 8 + 1];
+  sodium_bin2hex(hex, sizeof hex, mac, 8);
+  return std::string("fingerprint:") + hex;
+}
+
+std::size_t RedactSecretValues(json::value& doc, std::string_view salt) { return Redact(doc, salt, false); }
+
+bool SecretNamesOnly(json::value& doc) {
+  auto* list = doc.if_array();
+  if (!list) return false;
+  std::vector<std::string> names;
+  for (const auto& item : *list) {
+    const auto* o = item.if_object();
+    const auto* name = o ? o->if_contains("name") : nullptr;
+    if (!name || !name->is_string()) return false;
+    names.emplace_back(name->as_string());
+  }
+  std::sort(names.begin(), names.end());
+  json::array out;
+  for (auto& n : names) out.emplace_back(json::string(n));
+  doc = std::move(out);
+  return true;
+}
+
+std::string CanonicalJson(const json::value& doc) {
+  std::string out;
+  Write(doc, out, 0);
+  out += '\n';
+  return out;
+}
+
+std::string NewFingerprintSalt() {
+  RequireSodium();
+  std::string salt(32, '\0');
+  randombytes_buf(salt.data(), salt.size());
+  return salt;
+}
+
+}  // namespace drwatch::backup
