@@ -284,13 +284,13 @@ int RunCommand(const Options& options) {
     case Command::kBackupRun:
     case Command::kRestoreDrill: {
       std::vector<std::string_view> kinds = options.command == Command::kBackupRun
-                                                ? std::vector<std::string_view>{"backup.pg_dump", "backup.files"}
+                                                ? std::vector<std::string_view>{"backup.pg_dump", "backup.files", "backup.supabase_config"}
                                                 : std::vector<std::string_view>{"restore.drill"};
       auto loaded = LoadCheck(options, kinds);
       return loaded ? RunCheckNow(options, *loaded) : kUsageError;
     }
     case Command::kBackupList: {
-      auto loaded = LoadCheck(options, {"backup.pg_dump", "backup.files"});
+      auto loaded = LoadCheck(options, {"backup.pg_dump", "backup.files", "backup.supabase_config"});
       return loaded ? BackupList(options, *loaded) : kUsageError;
     }
     case Command::kRestoreLatest: {

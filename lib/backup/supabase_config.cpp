@@ -19,28 +19,44 @@ void RequireSodium() {
   if (!ready) throw std::runtime_error("libsodium cannot be initialised");
 }
 
-// A JWT (three base64url parts, the first `eyJ`: `{"`) or scheme://user:password@host.
-bool LooksSecret(std::string_view value) {
-  if (value.starts_with("eyJ") && std::count(value.begin(), value.end(), '.') == 2) return true;
+bool LooksLikeJwt(std::string_view value) {
+  return value.starts_with("eyJ") && std::count(value.begin(), value.end(), '.') == 2;
+}
+
+// The password of scheme://user:password@host…, as [begin, end) in `value`;
+// npos when there is none.
+std::pair<std::size_t, std::size_t> UrlPassword(std::string_view value) {
+  constexpr auto npos = std::string_view::npos;
   auto scheme = value.find("://");
-  if (scheme == std::string_view::npos) return false;
-  auto rest = value.substr(scheme + 3);
-  auto at = rest.find('@');
-  auto slash = rest.find('/');
-  if (at == std::string_view::npos || (slash != std::string_view::npos && slash < at)) return false;
-  auto colon = rest.substr(0, at).find(':');
-  return colon != std::string_view::npos && colon + 1 < at;
+  if (scheme == npos) return {npos, npos};
+  std::size_t start = scheme + 3;
+  auto at = value.find('@', start);
+  auto slash = value.find('/', start);
+  if (at == npos || (slash != npos && slash < at)) return {npos, npos};
+  auto colon = value.find(':', start);
+  if (colon == npos || colon + 1 >= at) return {npos, npos};
+  return {colon + 1, at};
 }
 
 std::size_t Redact(json::value& v, std::string_view salt, bool secret_key) {
   std::size_t replaced = 0;
   switch (v.kind()) {
-    case json::kind::string:
-      if (!v.as_string().empty() && (secret_key || LooksSecret(v.as_string()))) {
-        v = json::string(SecretFingerprint(v.as_string(), salt));
+    case json::kind::string: {
+      std::string_view text = v.as_string();
+      if (text.empty()) break;
+      if (secret_key || LooksLikeJwt(text)) {
+        v = json::string(SecretFingerprint(text, salt));
+        ++replaced;
+      } else if (auto [begin, end] = UrlPassword(text); begin != std::string_view::npos) {
+        // A connection string keeps its host and user: only the password goes.
+        std::string redacted(text.substr(0, begin));
+        redacted += SecretFingerprint(text.substr(begin, end - begin), salt);
+        redacted += text.substr(end);
+        v = json::string(redacted);
         ++replaced;
       }
       break;
+    }
     case json::kind::array:
       for (auto& item : v.as_array()) replaced += Redact(item, salt, secret_key);
       break;

@@ -29,8 +29,9 @@ const std::vector<ConfigSection>& SupabaseConfigSections();
 bool IsSecretKey(std::string_view key);
 
 /// Replaces, in place, every secret string value with its fingerprint: by
-/// key (IsSecretKey), and wherever the value looks like a JWT (`eyJ…`) or a
-/// URL with a password. Returns how many were replaced.
+/// key (IsSecretKey), and wherever the value looks like a JWT (`eyJ…`); in a
+/// URL with a password (a pooler's connection string) only the password.
+/// Returns how many were replaced.
 std::size_t RedactSecretValues(boost::json::value& doc, std::string_view salt);
 
 /// `fingerprint:` and 16 hex digits of HMAC-SHA-256(salt, value): equal

@@ -31,5 +31,6 @@ class BackupJob : public Probe {
 /// Parsers of the backup kinds: backup_pg_dump.cpp, backup_files.cpp.
 std::unique_ptr<Probe> ParseBackupPgDump(config::NodeReader& check);
 std::unique_ptr<Probe> ParseBackupFiles(config::NodeReader& check);
+std::unique_ptr<Probe> ParseBackupSupabaseConfig(config::NodeReader& check);
 
 }  // namespace drwatch::probes

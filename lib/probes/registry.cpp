@@ -23,6 +23,8 @@ const std::vector<ProbeKind>& ProbeKinds() {
       {"storage.replication", "storage", &ParseStorageReplication},
       {"backup.pg_dump", "postgres", &ParseBackupPgDump, std::chrono::hours(24), {}, std::chrono::hours(1)},
       {"backup.files", "storage", &ParseBackupFiles, std::chrono::hours(24), {}, std::chrono::hours(1), "storage"},
+      {"backup.supabase_config", "supabase", &ParseBackupSupabaseConfig, std::chrono::hours(24), {},
+       std::chrono::minutes(15)},
       {"restore.drill", "postgres", &ParseRestoreDrill, std::chrono::days(7), "weekly sun 04:00", std::chrono::hours(6),
        {}, "weekly"},
       {"postgres.schema_drift", "postgres", &ParsePostgresSchemaDrift, std::chrono::hours(1), {}, std::chrono::minutes(5),

@@ -9,7 +9,6 @@
 // 60 requests a minute per token).
 
 #include <boost/json.hpp>
-#include <charconv>
 #include <cmath>
 
 #include "common/iso8601.hpp"
@@ -24,26 +23,10 @@ namespace json = boost::json;
 using std::chrono::system_clock;
 
 constexpr std::size_t kBodyLimit = 4 * 1024 * 1024;
-constexpr std::chrono::seconds kDefaultRetryAfter{60};
-constexpr std::chrono::seconds kMaxRetryAfter{3600};
 
 std::string FormatAge(double seconds) {
   auto ms = seconds >= 1 ? std::llround(seconds) * 1000 : std::llround(seconds * 1000);
   return config::FormatDuration(config::Duration(std::max<long long>(ms, 1)));
-}
-
-// Retry-After in seconds or as an HTTP date; 60 s when absent or unreadable.
-std::chrono::seconds RetryAfter(const net::HttpResult& response) {
-  std::string_view text = response.Header("Retry-After");
-  long long seconds = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-  std::chrono::seconds wait = kDefaultRetryAfter;
-  if (!text.empty() && ec == std::errc() && ptr == text.data() + text.size() && seconds >= 0) {
-    wait = std::chrono::seconds(seconds);
-  } else if (auto when = ParseHttpDate(text)) {
-    wait = std::chrono::ceil<std::chrono::seconds>(*when - system_clock::now());
-  }
-  return std::clamp(wait, std::chrono::seconds(1), kMaxRetryAfter);
 }
 
 std::string RateLimited(Clock::duration left) {
@@ -125,7 +108,7 @@ class SupabaseBackups final : public Probe {
     request.body_limit = kBodyLimit;
     net::HttpResult response = co_await net::Fetch(ctx.executor, std::move(request));
     if (response.status == 429) {
-      auto wait = RetryAfter(response);
+      auto wait = targets::SupabaseTarget::RetryAfter(response);
       target.BackOffUntil(Clock::now() + wait);
       co_return ProbeResult::Fail(RateLimited(wait));
     }

@@ -2,13 +2,18 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
+#include "common/iso8601.hpp"
 #include "common/redact.hpp"
 #include "config/node_reader.hpp"
 #include "targets/plain_http.hpp"
 
 namespace drwatch::targets {
 namespace {
+
+constexpr std::chrono::seconds kDefaultRetryAfter{60};
+constexpr std::chrono::seconds kMaxRetryAfter{3600};
 
 bool IsRefChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; }
 
@@ -66,6 +71,19 @@ net::HttpRequestSpec SupabaseTarget::ProjectRequest(std::string_view path) const
   request.headers = {{"Authorization", "Bearer " + access_token_}, {"Accept", "application/json"}};
   request.tls = tls_;
   return request;
+}
+
+std::chrono::seconds SupabaseTarget::RetryAfter(const net::HttpResult& response) {
+  std::string_view text = response.Header("Retry-After");
+  long long seconds = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  std::chrono::seconds wait = kDefaultRetryAfter;
+  if (!text.empty() && ec == std::errc() && ptr == text.data() + text.size() && seconds >= 0) {
+    wait = std::chrono::seconds(seconds);
+  } else if (auto when = ParseHttpDate(text)) {
+    wait = std::chrono::ceil<std::chrono::seconds>(*when - std::chrono::system_clock::now());
+  }
+  return std::clamp(wait, std::chrono::seconds(1), kMaxRetryAfter);
 }
 
 }  // namespace drwatch::targets

@@ -35,6 +35,10 @@ class SupabaseTarget final : public TargetRuntime {
   /// An authorized GET of `path` below /v1/projects/{ref}.
   net::HttpRequestSpec ProjectRequest(std::string_view path) const;
 
+  /// A 429's Retry-After, in seconds or as an HTTP date: 60 s when absent or
+  /// unreadable, between 1 s and 1 h.
+  static std::chrono::seconds RetryAfter(const net::HttpResult& response);
+
   /// After a 429: no request to the API until `until`.
   void BackOffUntil(Clock::time_point until) { retry_at_ = until; }
   /// Time left of the Retry-After window; zero or less when requests may go.

@@ -364,9 +364,11 @@ TEST_F(BackupS3Test, AnEncryptedMultipartBackupWithSseThenADrill) {
 
   // A truncated object, its manifest entry rewritten to match: the missing final chunk shows.
   backup::Manifest n = Latest("nightly").manifest;
+  const backup::Manifest as_taken = n;
   std::string key = backup::RunKey(n.check, n.run, "data.dump.enc");
   ASSERT_TRUE(RunWithDeadline(io_, bucket->GetToFile(key, local, 1ull << 32), 60s)->ok());
-  std::string cut = ReadWhole(local).substr(0, 200000);
+  const std::string original = ReadWhole(local);
+  std::string cut = original.substr(0, 200000);
   ASSERT_TRUE(RunWithDeadline(io_, bucket->Put(key, cut), 30s)->ok());
   for (auto& f : n.files) {
     if (f.name == "data.dump.enc") f = {f.name, cut.size(), Sha256Hex(cut), f.plaintext_size};
@@ -377,6 +379,30 @@ TEST_F(BackupS3Test, AnEncryptedMultipartBackupWithSseThenADrill) {
   ASSERT_TRUE(drill) << "timed out";
   EXPECT_FALSE(drill->success);
   EXPECT_EQ(drill->reason, "data.dump.enc: truncated: the final chunk is missing");
+
+  // One flipped byte in the object, the manifest as taken: its SHA-256 catches it.
+  std::string flipped = original;
+  flipped[flipped.size() / 2] ^= 0x01;
+  ASSERT_TRUE(RunWithDeadline(io_, bucket->Put(key, flipped), 30s)->ok());
+  ASSERT_TRUE(
+      RunWithDeadline(io_, bucket->Put(backup::RunKey(n.check, n.run, "manifest.json"), backup::ToJson(as_taken)), 30s)
+          ->ok());
+  drill = Run("weekly_drill", 180s);
+  ASSERT_TRUE(drill) << "timed out";
+  EXPECT_FALSE(drill->success);
+  EXPECT_EQ(drill->reason, "checksum mismatch: data.dump.enc");
+  // The manifest rewritten to match (someone with write access to the bucket): the cipher catches it.
+  n = as_taken;
+  for (auto& f : n.files) {
+    if (f.name == "data.dump.enc") f = {f.name, flipped.size(), Sha256Hex(flipped), f.plaintext_size};
+  }
+  ASSERT_TRUE(RunWithDeadline(io_, bucket->Put(backup::RunKey(n.check, n.run, "manifest.json"), backup::ToJson(n)), 30s)
+                  ->ok());
+  drill = Run("weekly_drill", 180s);
+  ASSERT_TRUE(drill) << "timed out";
+  EXPECT_FALSE(drill->success);
+  EXPECT_EQ(drill->reason, "data.dump.enc: authentication failed: the file is corrupt, tampered with or reordered");
+  EXPECT_EQ(drill_->QueryValue("SELECT count(*) FROM pg_database WHERE datname LIKE 'drwatch\\_drill\\_%'"), "0");
 }
 
 TEST_F(BackupS3Test, ADeadlineMidUploadLeavesNoManifestAndNoDataDump) {

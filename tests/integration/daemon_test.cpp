@@ -689,8 +689,8 @@ TEST(DaemonCommands, RefuseAnUnknownCheckOrOneOfTheWrongKind) {
   auto path = WriteTempFile("cmd.yml", CatalogueFor("host=127.0.0.1 port=1 dbname=x"));
   auto r = RunCommand({kDaemon, "--config.file=" + path, "--storage.path=" + state, "backup", "run", "a_ping"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err, "drwatchd: check \"a_ping\" is a postgres.ping check; backup run takes a backup.pg_dump or "
-                   "backup.files check\n");
+  EXPECT_EQ(r.err, "drwatchd: check \"a_ping\" is a postgres.ping check; backup run takes a backup.pg_dump, "
+                   "backup.files or backup.supabase_config check\n");
   r = RunCommand({kDaemon, "--config.file=" + path, "--storage.path=" + state, "restore", "drill", "a_recency"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "drwatchd: check \"a_recency\" is a postgres.recency check; restore drill takes a restore.drill check\n");

@@ -75,7 +75,9 @@ TEST(SupabaseConfig, SecretValuesBecomeFingerprintsAndNothingElseChanges) {
   EXPECT_EQ(o.at("external_github_client_id").as_string(), "Iv1.0123456789abcdef");
   EXPECT_EQ(o.at("refresh_token_rotation_enabled").as_bool(), true);
   EXPECT_EQ(o.at("password_min_length").as_int64(), 12);
-  EXPECT_EQ(o.at("smtp_pass_empty").as_string(), "");  // an unset secret stays visibly unset
+  EXPECT_EQ(o.at("smtp_pass_empty").as_string(), "");
+  EXPECT_EQ(o.at("webhook_url").as_string(),
+            "https://hooks:" + SecretFingerprint("webhook-password-99", "salt-one") + "@hooks.example.com/auth");  // an unset secret stays visibly unset
 }
 
 TEST(SupabaseConfig, FingerprintsShowAChangeButNotTheValue) {
