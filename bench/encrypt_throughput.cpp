@@ -26,6 +26,7 @@ void Report(const char* what, std::size_t bytes, Clock::duration took) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  using namespace drwatch;
   using namespace drwatch::backup;
   std::size_t mib = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 512;
   std::size_t total = mib * 1048576;

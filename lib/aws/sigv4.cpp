@@ -1,23 +1,17 @@
 #include "aws/sigv4.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <time.h>
-
 #include <algorithm>
-#include <cctype>
 #include <map>
 
+#include "common/crypto.hpp"
+#include "common/iso8601.hpp"
+#include "common/percent.hpp"
 #include "common/text.hpp"
 
 namespace drwatch::aws {
 namespace {
 
 constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256";
-
-bool IsUnreserved(unsigned char c) {
-  return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
 
 // Trims and collapses every run of whitespace (folded continuation lines
 // included) to one space, as the canonical header value requires.
@@ -58,7 +52,7 @@ CanonicalHeaders Canonicalize(const Headers& headers) {
 
 std::string CanonicalQuery(const std::vector<std::pair<std::string, std::string>>& query) {
   std::vector<std::pair<std::string, std::string>> encoded;
-  for (const auto& [name, value] : query) encoded.emplace_back(UriEncode(name), UriEncode(value));
+  for (const auto& [name, value] : query) encoded.emplace_back(PercentEncode(name), PercentEncode(value));
   std::sort(encoded.begin(), encoded.end());
   std::string out;
   for (const auto& [name, value] : encoded) {
@@ -93,7 +87,7 @@ void Sign(const Request& request, const SigningParams& params, const Headers& he
 }
 
 std::string AmzDate(const SigningParams& params) {
-  return FormatAmzDate(params.time.value_or(std::chrono::system_clock::now()));
+  return FormatCompactUtc(params.time.value_or(std::chrono::system_clock::now()));
 }
 
 }  // namespace
@@ -139,42 +133,6 @@ Signed Presign(const Request& request, const SigningParams& params) {
   return out;
 }
 
-std::string UriEncode(std::string_view text, bool encode_slash) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (char ch : text) {
-    auto c = static_cast<unsigned char>(ch);
-    if (IsUnreserved(c) || (c == '/' && !encode_slash)) {
-      out += ch;
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
-    }
-  }
-  return out;
-}
-
-std::string UriDecode(std::string_view text) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
 std::string NormalizePath(std::string_view path) {
   std::vector<std::string_view> segments;
   std::string_view last;
@@ -200,76 +158,24 @@ std::string NormalizePath(std::string_view path) {
 std::string EncodedPath(const Request& request, const SigningParams& params) {
   std::string path = request.path.empty() ? "/" : request.path;
   if (params.normalize_path) path = NormalizePath(path);
-  return UriEncode(path, false);
+  return PercentEncode(path, false);
 }
 
 std::string EncodedQuery(const std::vector<std::pair<std::string, std::string>>& query) {
   std::string out;
   for (const auto& [name, value] : query) {
     if (!out.empty()) out += '&';
-    out += UriEncode(name) + "=" + UriEncode(value);
+    out += PercentEncode(name) + "=" + PercentEncode(value);
   }
   return out;
-}
-
-std::string FormatAmzDate(std::chrono::system_clock::time_point t) {
-  std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y%m%dT%H%M%SZ", &tm);
-  return buffer;
-}
-
-std::optional<std::chrono::system_clock::time_point> ParseAmzDate(std::string_view text) {
-  if (text.size() != 16 || text[8] != 'T' || text[15] != 'Z') return std::nullopt;
-  for (std::size_t i : {0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14}) {
-    if (!std::isdigit(static_cast<unsigned char>(text[i]))) return std::nullopt;
-  }
-  auto num = [&](std::size_t at, std::size_t len) { return std::stoi(std::string(text.substr(at, len))); };
-  std::tm tm{};
-  tm.tm_year = num(0, 4) - 1900;
-  tm.tm_mon = num(4, 2) - 1;
-  tm.tm_mday = num(6, 2);
-  tm.tm_hour = num(9, 2);
-  tm.tm_min = num(11, 2);
-  tm.tm_sec = num(13, 2);
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
 bool WithinSkew(std::string_view amz_date, std::chrono::system_clock::time_point now,
                 std::chrono::seconds tolerance) {
-  auto when = ParseAmzDate(amz_date);
+  auto when = ParseCompactUtc(amz_date);
   if (!when) return false;
   auto diff = *when > now ? *when - now : now - *when;
   return diff <= tolerance;
-}
-
-std::string HexEncode(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (char ch : bytes) {
-    auto c = static_cast<unsigned char>(ch);
-    out += kHex[c >> 4];
-    out += kHex[c & 0xF];
-  }
-  return out;
-}
-
-std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  return HexEncode(std::string_view(reinterpret_cast<char*>(digest), length));
-}
-
-std::string HmacSha256(std::string_view key, std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest, &length);
-  return std::string(reinterpret_cast<char*>(digest), length);
 }
 
 std::string SigningKey(std::string_view secret, std::string_view date, std::string_view region,

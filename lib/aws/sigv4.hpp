@@ -2,7 +2,8 @@
 // AWS Signature Version 4 (AWS4-HMAC-SHA256), written for drwatch's S3
 // backend and tested against the published AWS SigV4 test-suite vectors.
 // Pure code: no I/O, no clock unless the caller leaves the time unset.
-// HMAC-SHA256 and SHA-256 come from OpenSSL's libcrypto.
+// Hashing (common/crypto), percent-encoding (common/percent) and the
+// x-amz-date form (common/iso8601) are the shared ones.
 
 #include <chrono>
 #include <optional>
@@ -74,11 +75,6 @@ Signed SignHeaders(const Request& request, const SigningParams& params);
 /// Signs as a presigned URL (signature in the query string).
 Signed Presign(const Request& request, const SigningParams& params);
 
-/// RFC 3986 percent-encoding of everything but A-Z a-z 0-9 - . _ ~ (and '/'
-/// unless `encode_slash`), upper-case hex.
-std::string UriEncode(std::string_view text, bool encode_slash = true);
-/// Decodes %XX (invalid escapes are kept as written); '+' stays '+'.
-std::string UriDecode(std::string_view text);
 /// The path as it must appear in the request line (normalised if asked).
 std::string EncodedPath(const Request& request, const SigningParams& params);
 /// "a=1&b=2" in the request's own order, encoded as signed.
@@ -86,22 +82,14 @@ std::string EncodedQuery(const std::vector<std::pair<std::string, std::string>>&
 /// Removes "." and ".." segments and repeated slashes; keeps a trailing slash.
 std::string NormalizePath(std::string_view path);
 
-/// "YYYYMMDDTHHMMSSZ" in UTC.
-std::string FormatAmzDate(std::chrono::system_clock::time_point t);
-/// Parses FormatAmzDate's output; nullopt if malformed.
-std::optional<std::chrono::system_clock::time_point> ParseAmzDate(std::string_view text);
-/// True when `amz_date` is within `tolerance` of `now` (S3 allows 15 minutes).
+/// True when `amz_date` ("20150830T123600Z", common/iso8601's compact form)
+/// is within `tolerance` of `now` (S3 allows 15 minutes).
 bool WithinSkew(std::string_view amz_date, std::chrono::system_clock::time_point now,
                 std::chrono::seconds tolerance = std::chrono::minutes(15));
 
-/// Lower-case hex SHA-256 of `data`.
-std::string Sha256Hex(std::string_view data);
-/// Raw HMAC-SHA256 of `data` under `key`.
-std::string HmacSha256(std::string_view key, std::string_view data);
 /// kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").
 std::string SigningKey(std::string_view secret, std::string_view date, std::string_view region,
                        std::string_view service);
-std::string HexEncode(std::string_view bytes);
 
 inline constexpr std::string_view kUnsignedPayload = "UNSIGNED-PAYLOAD";
 

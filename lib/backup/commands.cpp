@@ -13,6 +13,7 @@
 #include "backup/encryption.hpp"
 #include "config/expand.hpp"
 #include "backup/runs.hpp"
+#include "common/iso8601.hpp"
 #include "common/redact.hpp"
 
 namespace drwatch::backup {
@@ -21,14 +22,6 @@ namespace {
 // Objects larger than this are not verified (a run is checked file by file).
 constexpr std::uint64_t kMaxVerifyBytes = std::uint64_t{1} << 40;
 
-std::string Date(std::chrono::system_clock::time_point t) {
-  std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string Bytes(std::uint64_t n) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -97,7 +90,7 @@ boost::asio::awaitable<int> ListCommand(storage::Backend& store, BlockingPool& p
       }
     }
     char line[160];
-    std::snprintf(line, sizeof line, "%-17s %-21s %10s  %-10s ", run.id.c_str(), Date(run.time).c_str(),
+    std::snprintf(line, sizeof line, "%-17s %-21s %10s  %-10s ", run.id.c_str(), FormatReadableUtc(run.time).c_str(),
                   Bytes(run.total_bytes).c_str(), state.c_str());
     out << line << Redactor::Global().Apply(checksums) << "\n";
   }

@@ -5,33 +5,13 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
-#include <memory>
 #include <string>
-#include <string_view>
 
 #include "common/blocking.hpp"
+#include "common/crypto.hpp"
 #include "storage/backend.hpp"
 
 namespace drwatch::backup {
-
-/// Incremental SHA-256 (OpenSSL EVP).
-class Sha256 {
- public:
-  Sha256();
-  ~Sha256();
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
-  void Update(std::string_view data);
-  /// Lower-case hex digest; the object is spent afterwards.
-  std::string HexDigest();
-
- private:
-  struct Ctx;
-  std::unique_ptr<Ctx> ctx_;
-};
-
-/// SHA-256 of `data` in lower-case hex.
-std::string Sha256Hex(std::string_view data);
 
 struct DigestResult {
   std::string error;

@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "common/crypto.hpp"
+
 namespace drwatch::backup {
 namespace {
 
@@ -28,16 +30,6 @@ static_assert(crypto_secretstream_xchacha20poly1305_KEYBYTES == kKeyBytes);
 void InitSodium() {
   static const bool ready = sodium_init() >= 0;
   if (!ready) throw std::runtime_error("libsodium cannot be initialised");
-}
-
-std::string Hex(const unsigned char* data, std::size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < n; ++i) {
-    out += kHex[data[i] >> 4];
-    out += kHex[data[i] & 0xf];
-  }
-  return out;
 }
 
 std::string Trim(std::string_view s) {
@@ -85,7 +77,7 @@ BackupKey BackupKey::FromBytes(const std::array<unsigned char, kKeyBytes>& bytes
   key.bytes_ = bytes;
   unsigned char hash[crypto_generichash_BYTES];
   crypto_generichash(hash, sizeof hash, bytes.data(), bytes.size(), Bytes(kIdDomain), kIdDomain.size());
-  key.id_ = Hex(hash, kIdBytes);
+  key.id_ = HexEncode(std::string_view(reinterpret_cast<const char*>(hash), kIdBytes));
   return key;
 }
 
@@ -187,7 +179,7 @@ bool StreamDecryptor::ReadHeader() {
   if (static_cast<unsigned char>(pending_[7]) != kCipherId) {
     return Fail("unknown cipher " + std::to_string(static_cast<unsigned char>(pending_[7])));
   }
-  key_id_ = Hex(Bytes(pending_) + 8, kIdBytes);
+  key_id_ = HexEncode(std::string_view(pending_).substr(8, kIdBytes));
   const BackupKey* key = keys_.Find(key_id_);
   if (!key) {
     // Not Fail(): the message leads with the file name itself.

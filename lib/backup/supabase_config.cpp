@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <stdexcept>
 
+#include "common/crypto.hpp"
 #include "common/text.hpp"
 
 namespace drwatch::backup {
@@ -128,15 +129,7 @@ bool IsSecretKey(std::string_view key) {
 }
 
 std::string SecretFingerprint(std::string_view value, std::string_view salt) {
-  RequireSodium();
-  unsigned char mac[crypto_auth_hmacsha256_BYTES];
-  crypto_auth_hmacsha256_state state;
-  crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(salt.data()), salt.size());
-  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(value.data()), value.size());
-  crypto_auth_hmacsha256_final(&state, mac);
-  char hex[2 * 8 + 1];
-  sodium_bin2hex(hex, sizeof hex, mac, 8);
-  return std::string("fingerprint:") + hex;
+  return "fingerprint:" + HexEncode(HmacSha256(salt, value).substr(0, 8));
 }
 
 std::size_t RedactSecretValues(json::value& doc, std::string_view salt) { return Redact(doc, salt, false); }

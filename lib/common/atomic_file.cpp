@@ -15,6 +15,8 @@
 
 #include <boost/json.hpp>
 
+#include "common/iso8601.hpp"
+
 namespace drwatch {
 namespace {
 
@@ -46,14 +48,6 @@ bool SyncDir(const std::string& dir) {
   return ok;
 }
 
-std::string UtcStamp() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
 
 }  // namespace
 
@@ -86,7 +80,7 @@ bool WriteFileAtomically(const std::string& path, const std::string& text, std::
 }
 
 std::string SetAside(const std::string& path) {
-  std::string aside = path + ".corrupt-" + UtcStamp();
+  std::string aside = path + ".corrupt-" + FormatCompactUtc(std::chrono::system_clock::now());
   if (::rename(path.c_str(), aside.c_str()) == 0) return "set aside as " + aside;
   return std::string("could not set it aside: ") + std::strerror(errno);
 }

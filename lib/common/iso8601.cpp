@@ -41,6 +41,15 @@ std::optional<TimePoint> Compose(int y, int mo, int d, int h, int mi, int s, std
   return sys_days(ymd) + hours(h) + minutes(mi) + seconds(s) + frac - offset;
 }
 
+// The broken-down UTC time of `t`'s whole second (rounded down).
+std::tm UtcFields(TimePoint t) {
+  auto whole = std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count();
+  std::time_t secs = static_cast<std::time_t>(whole);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  return tm;
+}
+
 }  // namespace
 
 std::optional<TimePoint> ParseIso8601(std::string_view text) {
@@ -112,12 +121,36 @@ std::optional<TimePoint> ParseHttpDate(std::string_view text) {
   return Compose(y, mo, d, h, mi, s, std::chrono::microseconds(0), std::chrono::seconds(0));
 }
 
+std::string FormatCompactUtc(TimePoint t) {
+  std::tm tm = UtcFields(t);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+std::optional<TimePoint> ParseCompactUtc(std::string_view text) {
+  std::size_t pos = 0;
+  int y, mo, d, h, mi, s;
+  if (text.size() != 16 || !Digits(text, pos, 4, y) || !Digits(text, pos, 2, mo) || !Digits(text, pos, 2, d) ||
+      !Expect(text, pos, 'T') || !Digits(text, pos, 2, h) || !Digits(text, pos, 2, mi) ||
+      !Digits(text, pos, 2, s) || !Expect(text, pos, 'Z') || s > 59) {
+    return std::nullopt;
+  }
+  return Compose(y, mo, d, h, mi, s, std::chrono::microseconds(0), std::chrono::seconds(0));
+}
+
+std::string FormatReadableUtc(TimePoint t) {
+  std::tm tm = UtcFields(t);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
+  return buf;
+}
+
 std::string FormatRfc3339(TimePoint t) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000 - (ms % 1000 < 0 ? 1 : 0));
-  int millis = static_cast<int>(((ms % 1000) + 1000) % 1000);
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
+  using namespace std::chrono;
+  std::tm tm = UtcFields(t);
+  int millis = static_cast<int>((floor<milliseconds>(t) - floor<seconds>(t)).count());
   char buf[40];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);

@@ -10,23 +10,12 @@
 #include <memory>
 #include <mutex>
 
+#include "common/iso8601.hpp"
 #include "common/redact.hpp"
 
 namespace drwatch {
 namespace {
 
-std::string Timestamp(spdlog::log_clock::time_point tp) {
-  auto secs = std::chrono::time_point_cast<std::chrono::seconds>(tp);
-  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(tp - secs).count();
-  std::time_t t = spdlog::log_clock::to_time_t(tp);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(millis));
-  return buf;
-}
 
 // A stderr sink that redacts secrets and writes text or JSON lines.
 class RedactingSink final : public spdlog::sinks::base_sink<std::mutex> {
@@ -40,11 +29,11 @@ class RedactingSink final : public spdlog::sinks::base_sink<std::mutex> {
     auto level = spdlog::level::to_string_view(msg.level);
     std::string line;
     if (format_ == LogFormat::kJson) {
-      line = "{\"ts\":\"" + Timestamp(msg.time) + "\",\"level\":\"" +
+      line = "{\"ts\":\"" + FormatRfc3339(msg.time) + "\",\"level\":\"" +
              std::string(level.data(), level.size()) + "\",\"msg\":\"" + JsonEscape(text) +
              "\"}\n";
     } else {
-      line = Timestamp(msg.time) + " " + std::string(level.data(), level.size()) + " " + text +
+      line = FormatRfc3339(msg.time) + " " + std::string(level.data(), level.size()) + " " + text +
              "\n";
     }
     std::fwrite(line.data(), 1, line.size(), stderr);

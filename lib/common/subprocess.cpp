@@ -271,11 +271,4 @@ asio::awaitable<std::string> ReadAllCapped(asio::posix::stream_descriptor& pipe,
   co_return out;
 }
 
-std::string PostgresBinDir(int major) {
-  std::string dir = "/usr/lib/postgresql/" + std::to_string(major) + "/bin";
-  struct stat st;
-  if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return dir;
-  return "";
-}
-
 }  // namespace drwatch

@@ -91,8 +91,4 @@ class Subprocess {
 boost::asio::awaitable<std::string> ReadAllCapped(boost::asio::posix::stream_descriptor& pipe,
                                                   std::size_t max_bytes);
 
-/// The directory holding PostgreSQL client programs of major version `major`
-/// ("/usr/lib/postgresql/15/bin"), or "" when not installed.
-std::string PostgresBinDir(int major);
-
 }  // namespace drwatch

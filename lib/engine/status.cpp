@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "common/iso8601.hpp"
 #include "common/text.hpp"
 #include "config/duration.hpp"
 
@@ -15,15 +16,6 @@ namespace json = boost::json;
 
 constexpr std::string_view kLists[] = {"daily", "weekly", "monthly"};
 constexpr std::size_t kMaxDetails = 4096;
-
-std::string Utc(double unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string Ago(std::optional<double> when, double now) {
   if (!when) return "never";
@@ -123,8 +115,9 @@ std::string RenderStatusHtml(const Status& status, std::string_view telemetry_pa
     out += "</table>\n";
   }
   std::string metrics = EscapeMarkup(telemetry_path);
-  out += "<footer>As of " + Utc(status.now) + " (refreshes every 30 s). <a href=\"" + metrics + "\">" + metrics +
-         "</a> &middot; <a href=\"/status.json\">/status.json</a> &middot; runbook: "
+  auto as_of = std::chrono::system_clock::from_time_t(static_cast<std::time_t>(status.now));
+  out += "<footer>As of " + FormatReadableUtc(as_of) + " (refreshes every 30 s). <a href=\"" + metrics + "\">" +
+         metrics + "</a> &middot; <a href=\"/status.json\">/status.json</a> &middot; runbook: "
          "<code>/usr/share/doc/drwatch/docs/runbook.md</code> &middot; Grafana: the <i>drwatch</i> dashboard</footer>\n"
          "</body></html>\n";
   return out;

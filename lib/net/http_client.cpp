@@ -18,17 +18,15 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
-#include <charconv>
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <filesystem>
 #include <limits>
 
-#include "drwatch/version.hpp"
+#include "common/percent.hpp"
 #include "common/text.hpp"
+#include "drwatch/version.hpp"
 
 namespace drwatch::net {
 
@@ -48,32 +46,6 @@ constexpr std::size_t kChunk = 16 * 1024;
 
 bool IEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && AsciiLower(a) == AsciiLower(b);
-}
-
-bool IsHostChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-std::string PercentDecode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    int hi = text[i] == '%' && i + 2 < text.size() ? HexValue(text[i + 1]) : -1;
-    int lo = hi >= 0 ? HexValue(text[i + 2]) : -1;
-    if (lo >= 0) {
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
 }
 
 std::string Base64(std::string_view data) {
@@ -150,19 +122,6 @@ auto AsyncResolve(asio::any_io_executor ex, std::string host, std::string port, 
 }
 
 // ---- TLS helpers -------------------------------------------------------------
-
-// Trusts the system bundle, loaded now (the hashed-directory lookup of
-// set_default_verify_paths would read files during handshakes, on the loop).
-void LoadSystemCas(ssl::context& ctx) {
-  const char* env = std::getenv(X509_get_default_cert_file_env());
-  std::string file = env && *env ? env : X509_get_default_cert_file();
-  error_code ec;
-  if (std::filesystem::exists(file)) {
-    ctx.load_verify_file(file, ec);
-    if (!ec) return;
-  }
-  ctx.set_default_verify_paths(ec);
-}
 
 // Sets SNI and the name the certificate must match.
 void PrepareTls(SSL* ssl, const std::string& name, bool verify) {
@@ -346,145 +305,6 @@ asio::awaitable<void> FetchTls(tcp::socket socket, HttpRequestSpec& spec, HttpRe
 }
 
 }  // namespace
-
-// ---- Url ---------------------------------------------------------------------
-
-std::string Url::HostHeader() const {
-  std::string host_part = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  std::uint16_t default_port = https() ? 443 : 80;
-  return port == default_port ? host_part : host_part + ":" + std::to_string(port);
-}
-
-std::string Url::ToString() const { return scheme + "://" + HostHeader() + target; }
-
-std::optional<Url> ParseUrl(std::string_view text, std::string& error) {
-  for (char c : text) {
-    if (std::isspace(static_cast<unsigned char>(c)) || std::iscntrl(static_cast<unsigned char>(c))) {
-      error = "contains a space or control character";
-      return std::nullopt;
-    }
-  }
-  auto scheme_end = text.find("://");
-  if (scheme_end == std::string_view::npos) {
-    error = "expected scheme://host";
-    return std::nullopt;
-  }
-  Url url;
-  url.scheme = AsciiLower(text.substr(0, scheme_end));
-  if (url.scheme != "http" && url.scheme != "https") {
-    error = "unsupported scheme \"" + url.scheme + "\" (use http or https)";
-    return std::nullopt;
-  }
-  std::string_view rest = text.substr(scheme_end + 3);
-  auto authority_end = rest.find_first_of("/?#");
-  std::string_view authority = rest.substr(0, authority_end);
-  std::string_view tail = authority_end == std::string_view::npos ? "" : rest.substr(authority_end);
-  if (auto at = authority.rfind('@'); at != std::string_view::npos) {
-    url.userinfo = std::string(authority.substr(0, at));
-    authority = authority.substr(at + 1);
-  }
-  std::string_view port_text;
-  if (authority.starts_with('[')) {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) {
-      error = "unclosed '[' in host";
-      return std::nullopt;
-    }
-    url.host = std::string(authority.substr(1, close - 1));
-    error_code ec;
-    asio::ip::make_address_v6(url.host, ec);
-    if (ec) {
-      error = "invalid IPv6 address \"" + url.host + "\"";
-      return std::nullopt;
-    }
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty() && after[0] != ':') {
-      error = "unexpected text after ']'";
-      return std::nullopt;
-    }
-    if (!after.empty()) port_text = after.substr(1);
-  } else {
-    auto colon = authority.rfind(':');
-    url.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
-    if (!std::all_of(url.host.begin(), url.host.end(), IsHostChar)) {
-      error = "invalid host \"" + url.host + "\"";
-      return std::nullopt;
-    }
-  }
-  if (url.host.empty()) {
-    error = "missing host";
-    return std::nullopt;
-  }
-  url.port = url.https() ? 443 : 80;
-  if (!port_text.empty()) {
-    unsigned value = 0;
-    auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
-    if (ec != std::errc() || ptr != port_text.data() + port_text.size() || value == 0 || value > 65535) {
-      error = "invalid port \"" + std::string(port_text) + "\"";
-      return std::nullopt;
-    }
-    url.port = static_cast<std::uint16_t>(value);
-  }
-  tail = tail.substr(0, tail.find('#'));
-  url.target = tail.starts_with('/') ? std::string(tail) : "/" + std::string(tail);
-  return url;
-}
-
-std::string JoinTarget(std::string_view url_target, std::string_view path) {
-  if (path.empty()) return std::string(url_target);
-  auto split = [](std::string_view t) {
-    auto q = t.find('?');
-    return std::pair{t.substr(0, q), q == std::string_view::npos ? std::string_view() : t.substr(q + 1)};
-  };
-  auto [base, base_query] = split(url_target);
-  auto [extra, extra_query] = split(path);
-  while (base.ends_with('/')) base.remove_suffix(1);
-  while (extra.starts_with('/')) extra.remove_prefix(1);
-  std::string out = std::string(base) + "/" + std::string(extra);
-  std::string query(extra_query);
-  if (!base_query.empty()) query += (query.empty() ? "" : "&") + std::string(base_query);
-  if (!query.empty()) out += "?" + query;
-  return out;
-}
-
-// ---- TlsClientConfig -----------------------------------------------------------
-
-TlsClientConfig::TlsClientConfig() = default;
-TlsClientConfig::~TlsClientConfig() = default;
-
-std::shared_ptr<TlsClientConfig> TlsClientConfig::Make(const std::string& ca_file, bool insecure_skip_verify,
-                                                       std::string& error) {
-  std::shared_ptr<TlsClientConfig> config(new TlsClientConfig());
-  config->context_ = std::make_unique<ssl::context>(ssl::context::tls_client);
-  SSL_CTX_set_min_proto_version(config->context_->native_handle(), TLS1_2_VERSION);
-  config->verify_ = !insecure_skip_verify;
-  if (!ca_file.empty()) {
-    if (FILE* f = std::fopen(ca_file.c_str(), "r")) {
-      std::fclose(f);
-    } else {
-      error = "cannot read CA file " + ca_file + ": " + std::strerror(errno);
-      return nullptr;
-    }
-    error_code ec;
-    config->context_->load_verify_file(ca_file, ec);
-    if (ec) {
-      error = "cannot load CA file " + ca_file + ": " + ec.message();
-      return nullptr;
-    }
-  } else if (config->verify_) {
-    LoadSystemCas(*config->context_);
-  }
-  return config;
-}
-
-std::shared_ptr<TlsClientConfig> TlsClientConfig::Default() {
-  static const std::shared_ptr<TlsClientConfig> config = [] {
-    std::string error;
-    return Make("", false, error);
-  }();
-  return config;
-}
 
 // ---- Fetch ---------------------------------------------------------------------
 

@@ -22,59 +22,12 @@
 #include <utility>
 #include <vector>
 
-namespace boost::asio::ssl {
-class context;
-}
+#include "net/tls_client.hpp"
+#include "net/url.hpp"
 
 namespace drwatch::net {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
-
-/// An absolute http:// or https:// URL, split for a request.
-struct Url {
-  std::string scheme;    // "http" or "https" (lower case)
-  std::string userinfo;  // "user:password" before '@', or empty (percent-decoded)
-  std::string host;      // name or IP address; IPv6 without brackets
-  std::uint16_t port = 0;  // explicit or the scheme's default
-  std::string target;    // path and query, "/" at least; no fragment
-
-  bool https() const { return scheme == "https"; }
-  /// The Host header value: host, [v6] in brackets, ":port" unless default.
-  std::string HostHeader() const;
-  /// scheme://host[:port]target, without the userinfo (safe to log).
-  std::string ToString() const;
-};
-
-/// Parses an absolute http(s) URL. On failure returns nullopt and sets
-/// `error` ("unsupported scheme \"ftp\"", "missing host", "invalid port \"x\"", …).
-std::optional<Url> ParseUrl(std::string_view text, std::string& error);
-
-/// Appends `path` to the URL's target: exactly one '/' joins them; the URL's
-/// own query string stays last ("/api?k=1" + "/health" → "/api/health?k=1").
-std::string JoinTarget(std::string_view url_target, std::string_view path);
-
-/// A client TLS configuration: the trusted CAs and whether to verify. Build
-/// it once (it reads files: at load time or off the loop) and share it.
-class TlsClientConfig {
- public:
-  /// Trusts the CAs of the PEM file `ca_file` instead of the system's when it
-  /// is not empty. Returns nullptr and sets `error` when a file cannot be
-  /// loaded. Blocking (reads files).
-  static std::shared_ptr<TlsClientConfig> Make(const std::string& ca_file, bool insecure_skip_verify,
-                                               std::string& error);
-  /// The process-wide default (system CAs, verification on). The first call
-  /// reads the system CA bundle: make it at load time, not on the loop.
-  static std::shared_ptr<TlsClientConfig> Default();
-
-  ~TlsClientConfig();
-  boost::asio::ssl::context& context() const { return *context_; }
-  bool verify() const { return verify_; }
-
- private:
-  TlsClientConfig();
-  std::unique_ptr<boost::asio::ssl::context> context_;
-  bool verify_ = true;
-};
 
 inline constexpr std::size_t kDefaultBodyLimit = 1024 * 1024;
 

@@ -8,8 +8,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
 
-#include "backup/digest.hpp"
 #include "common/clock.hpp"
+#include "common/crypto.hpp"
 #include "common/redact.hpp"
 #include "config/node_reader.hpp"
 #include "drwatch/version.hpp"
@@ -90,7 +90,7 @@ class Pumped {
 
   storage::Writer& writer_;
   std::optional<backup::StreamEncryptor> encryptor_;
-  backup::Sha256 sha_;
+  Sha256 sha_;
   std::uint64_t plain_bytes_ = 0;
 };
 

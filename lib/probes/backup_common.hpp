@@ -12,6 +12,7 @@
 
 #include "backup/encryption.hpp"
 #include "backup/manifest.hpp"
+#include "backup/retention.hpp"
 #include "backup/runs.hpp"
 #include "common/subprocess.hpp"
 #include "probes/probe.hpp"

@@ -15,9 +15,9 @@
 
 #include "config/node_reader.hpp"
 #include "pg/quote.hpp"
+#include "pg/tools.hpp"
 #include "probes/backup_common.hpp"
 #include "probes/backup_probes.hpp"
-#include "restore/pg_tools.hpp"
 #include "restore/structure.hpp"
 #include "targets/postgres_target.hpp"
 
@@ -110,7 +110,7 @@ class BackupPgDump final : public BackupJob {
     pg::QueryResult structure = co_await conn->ExecuteInTransaction(restore::kStructureQuery);
     std::string read = restore::ReadStructure(structure, manifest.structure);
     if (!read.empty()) co_return read;
-    std::string dir = PostgresBinDir(snap.major);
+    std::string dir = pg::PostgresBinDir(snap.major);
     if (pg_dump_path_.empty() && dir.empty()) {
       co_return "no pg_dump for PostgreSQL " + std::to_string(snap.major) + ": install postgresql-client-" +
                 std::to_string(snap.major) + " or set pg_dump_path";
@@ -118,7 +118,7 @@ class BackupPgDump final : public BackupJob {
     std::string program = pg_dump_path_.empty() ? dir + "/pg_dump" : pg_dump_path_;
     // pg_dumpall of the server's version, else the one beside pg_dump_path.
     std::string dumpall = (dir.empty() ? program.substr(0, program.rfind('/')) : dir) + "/pg_dumpall";
-    auto env = restore::PgEnvironment(target.conninfo(), snap.database, "drwatchd pg_dump").set;
+    pg::PgEnv env = pg::PgEnvironment(target.conninfo(), snap.database, "drwatchd pg_dump");
     struct Child {
       std::string file, program;
       std::vector<std::string> argv;
@@ -131,9 +131,7 @@ class BackupPgDump final : public BackupJob {
     children.push_back({"roles.sql", "pg_dumpall",
                         {dumpall, "--roles-only", "--no-role-passwords", "--no-password", "-l", snap.database}});
     for (auto& child : children) {
-      SpawnSpec spec;
-      spec.argv = std::move(child.argv);
-      spec.env = env;
+      SpawnSpec spec = pg::ToolSpec(std::move(child.argv), env);
       StreamResult streamed = co_await StreamChildToObject(
           ctx.executor, spec, store, backup::RunKey(manifest.check, manifest.run, child.file), child.file,
           child.program, manifest.check, keys());

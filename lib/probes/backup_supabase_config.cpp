@@ -25,9 +25,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "backup/digest.hpp"
 #include "backup/supabase_config.hpp"
 #include "common/blocking.hpp"
+#include "common/crypto.hpp"
 #include "config/node_reader.hpp"
 #include "metrics/families.hpp"
 #include "probes/backup_common.hpp"
@@ -114,7 +114,7 @@ asio::awaitable<StreamResult> StoreBytes(storage::Backend& store, const backup::
     out.error = opened.error;
     co_return out;
   }
-  backup::Sha256 sha;
+  Sha256 sha;
   std::uint64_t size = 0;
   auto write = [&](std::string piece) -> asio::awaitable<bool> {
     sha.Update(piece);
@@ -230,7 +230,7 @@ class BackupSupabaseConfig final : public BackupJob {
       if (name == "functions") slugs = FunctionSlugs(doc);
       backup::RedactSecretValues(doc, salt);
       std::string text = backup::CanonicalJson(doc);
-      digests[name] = backup::Sha256Hex(text);
+      digests[name] = Sha256Hex(text);
       StreamResult stored = co_await StoreBytes(store, manifest, name + ".json", text, keys());
       if (!stored.ok()) co_return stored.error;
       manifest.files.push_back(std::move(stored.file));
@@ -267,7 +267,7 @@ class BackupSupabaseConfig final : public BackupJob {
       co_return "GET /functions: " + std::to_string(slugs.size()) + " functions, more than " +
                 std::to_string(kMaxFunctions);
     }
-    backup::Sha256 all;
+    Sha256 all;
     for (const auto& slug : slugs) {
       std::string key = "function:" + slug;
       if (!SafeSlug(slug)) {
@@ -282,7 +282,7 @@ class BackupSupabaseConfig final : public BackupJob {
         sections[key] = "skipped: status " + std::to_string(got.response.status);
         continue;
       }
-      all.Update(slug + '\n' + backup::Sha256Hex(got.response.body) + '\n');
+      all.Update(slug + '\n' + Sha256Hex(got.response.body) + '\n');
       StreamResult stored =
           co_await StoreBytes(store, manifest, "function-" + slug + ".body", got.response.body, keys());
       if (!stored.ok()) co_return stored.error;

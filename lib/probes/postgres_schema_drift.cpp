@@ -6,16 +6,16 @@
 
 #include <spdlog/spdlog.h>
 
-#include "backup/digest.hpp"
+#include "common/crypto.hpp"
 #include "common/blocking.hpp"
 #include "backup/encryption.hpp"
 #include "backup/runs.hpp"
 #include "config/node_reader.hpp"
 #include "metrics/families.hpp"
 #include "pg/connection.hpp"
+#include "pg/tools.hpp"
 #include "probes/backup_probes.hpp"
 #include "probes/restore_probes.hpp"
-#include "restore/pg_tools.hpp"
 #include "restore/schema_text.hpp"
 #include "targets/postgres_target.hpp"
 #include "targets/storage_target.hpp"
@@ -47,7 +47,7 @@ struct Comparison {
 Comparison CompareOffLoop(std::string live, std::string stored, const backup::ManifestFile& file,
                           const std::string& name, const backup::KeyRing& keys, const std::string& run) {
   Comparison out;
-  if (file.name.empty() || file.sha256 != backup::Sha256Hex(stored)) {
+  if (file.name.empty() || file.sha256 != Sha256Hex(stored)) {
     out.error = "checksum mismatch: " + name + " of run " + run;
     return out;
   }
@@ -61,8 +61,8 @@ Comparison CompareOffLoop(std::string live, std::string stored, const backup::Ma
   }
   std::string normal_live = restore::NormaliseSchema(live);
   std::string normal_stored = restore::NormaliseSchema(stored);
-  out.live_hash = backup::Sha256Hex(normal_live);
-  out.drift = out.live_hash != backup::Sha256Hex(normal_stored);
+  out.live_hash = Sha256Hex(normal_live);
+  out.drift = out.live_hash != Sha256Hex(normal_stored);
   if (out.drift) {
     auto diff = restore::UnifiedDiff(normal_stored, normal_live, "backup " + run + " schema.sql", "live schema", kDiffLines);
     out.diff = std::move(diff.text);
@@ -117,15 +117,15 @@ class PostgresSchemaDrift final : public Probe {
     auto& target = static_cast<targets::PostgresTarget&>(ctx.target);
     auto version = co_await target.Query(pg::WrapReadOnly("SELECT current_setting('server_version_num')", ctx.timeout));
     if (!version.ok()) co_return LiveSchema{version.error, ""};
-    int major = version.rows.empty() ? 0 : restore::ServerMajor(version.rows[0][0].value_or(""));
+    int major = version.rows.empty() ? 0 : pg::ServerMajor(version.rows[0][0].value_or(""));
     std::string error;
-    std::string pg_dump = co_await restore::FindPgProgram(ctx.pool, major, "pg_dump", error);
+    std::string pg_dump = co_await pg::FindPgProgram(ctx.pool, major, "pg_dump", error);
     if (pg_dump.empty()) co_return LiveSchema{error, ""};
-    auto env = restore::PgEnvironment(target.conninfo());
+    auto env = pg::PgEnvironment(target.conninfo());
     if (!env.error.empty()) co_return LiveSchema{env.error, ""};
     std::vector<std::string> argv{pg_dump, "--schema-only", "--no-password"};
-    auto spec = restore::ToolSpec(std::move(argv), env);
-    auto dumped = co_await restore::RunTool(ctx.executor, std::move(spec), kMaxSchemaBytes);
+    auto spec = pg::ToolSpec(std::move(argv), env);
+    auto dumped = co_await pg::RunTool(ctx.executor, std::move(spec), kMaxSchemaBytes);
     co_return LiveSchema{dumped.error, std::move(dumped.out)};
   }
 

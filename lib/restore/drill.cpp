@@ -103,8 +103,8 @@ class Drill {
 
   asio::awaitable<std::string> RestoreSystems() {
     std::vector<std::string> argv{pg_restore_, "-l", "-v", dump_};
-    SpawnSpec spec = ToolSpec(std::move(argv), PgEnv{});
-    auto listing = co_await RunTool(ctx_.executor, std::move(spec), kMaxListing);
+    SpawnSpec spec = pg::ToolSpec(std::move(argv), pg::PgEnv{});
+    auto listing = co_await pg::RunTool(ctx_.executor, std::move(spec), kMaxListing);
     if (!listing.ok()) co_return listing.error;
     std::vector<std::string> tables;
     for (const auto& t : manifest_.tables) {
@@ -166,8 +166,8 @@ class Drill {
     std::string error;
     admin_ = co_await pg::Connection::Connect(ctx_.pool, conninfo_, error);
     if (!admin_) co_return "drill target: " + error;
-    int major = ServerMajor(admin_->ServerVersion());
-    pg_restore_ = co_await FindPgProgram(ctx_.pool, major, "pg_restore", error);
+    int major = pg::ServerMajor(admin_->ServerVersion());
+    pg_restore_ = co_await pg::FindPgProgram(ctx_.pool, major, "pg_restore", error);
     if (pg_restore_.empty()) co_return error;
     error = co_await DropLeftovers();
     if (!error.empty()) co_return error;
@@ -183,7 +183,7 @@ class Drill {
     guard_.armed = true;
     auto created = co_await admin_->Execute("CREATE DATABASE " + QuoteIdent(guard_.db));
     if (!created.ok()) co_return "create database " + guard_.db + ": " + created.error;
-    scratch_ = co_await pg::Connection::Connect(ctx_.pool, WithDatabase(conninfo_, guard_.db), error);
+    scratch_ = co_await pg::Connection::Connect(ctx_.pool, pg::WithDatabase(conninfo_, guard_.db), error);
     if (!scratch_) co_return "scratch database: " + error;
     log_.Done("create database");
     co_return std::string();
@@ -217,7 +217,7 @@ class Drill {
       // A run without roles.sql restores as drwatch 0.1 did: owned by the drill user, no grants.
       if (!keep_owners_) extra.insert(extra.end(), {"--no-owner", "--no-privileges"});
       if (spec_.jobs > 0) extra.insert(extra.end(), {"-j", std::to_string(spec_.jobs)});
-      error = co_await PgRestore(ctx_.executor, pg_restore_, PgEnvironment(conninfo_, guard_.db), extra, dump_);
+      error = co_await PgRestore(ctx_.executor, pg_restore_, pg::PgEnvironment(conninfo_, guard_.db), extra, dump_);
       if (!error.empty()) co_return "restore " + label + ": " + error;
       report_.restore_seconds += log_.Done("restore " + label);
     }

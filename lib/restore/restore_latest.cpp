@@ -6,8 +6,8 @@
 #include "backup/runs.hpp"
 #include "common/redact.hpp"
 #include "pg/connection.hpp"
+#include "pg/tools.hpp"
 #include "restore/fetch.hpp"
-#include "restore/pg_tools.hpp"
 #include "restore/restore_plan.hpp"
 #include "restore/restore_steps.hpp"
 #include "restore/roles.hpp"
@@ -60,7 +60,7 @@ class LatestRestore {
       co_return "the target database is not empty (" + relations + " relations, " + schemas +
           " schemas besides public): pass --force to restore into it anyway";
     }
-    pg_restore_ = co_await FindPgProgram(ctx_.pool, ServerMajor(conn_->ServerVersion()), "pg_restore", error);
+    pg_restore_ = co_await pg::FindPgProgram(ctx_.pool, pg::ServerMajor(conn_->ServerVersion()), "pg_restore", error);
     if (pg_restore_.empty()) co_return error;
     Step("connect and check the target");
     co_return std::string();
@@ -81,7 +81,7 @@ class LatestRestore {
     int jobs = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
     std::vector<std::string> extra{"-j", std::to_string(jobs)};
     if (options_.no_owner) extra.push_back("--no-owner");
-    auto env = PgEnvironment(options_.to_dsn);
+    auto env = pg::PgEnvironment(options_.to_dsn);
     if (!env.error.empty()) co_return env.error;
     // An operator's command: their own PGPASSWORD (the runbook keeps the
     // password off drwatchd's command line) reaches pg_restore as it reached

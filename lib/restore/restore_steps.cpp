@@ -71,7 +71,7 @@ asio::awaitable<std::string> VerifyQuery(pg::Connection& conn, std::string sql, 
   co_return std::string();
 }
 
-asio::awaitable<std::string> PgRestore(asio::any_io_executor executor, std::string pg_restore, PgEnv env,
+asio::awaitable<std::string> PgRestore(asio::any_io_executor executor, std::string pg_restore, pg::PgEnv env,
                                        std::vector<std::string> extra, std::string dump, bool stop_on_error) {
   // The connection comes from the environment; "-d" only says "restore into
   // a database" (not a script on stdout), naming nothing secret.
@@ -79,7 +79,7 @@ asio::awaitable<std::string> PgRestore(asio::any_io_executor executor, std::stri
   if (stop_on_error) argv.push_back("--exit-on-error");
   argv.insert(argv.end(), extra.begin(), extra.end());
   argv.push_back(dump);
-  auto result = co_await RunTool(executor, ToolSpec(std::move(argv), env), 64 * 1024);
+  auto result = co_await pg::RunTool(executor, pg::ToolSpec(std::move(argv), env), 64 * 1024);
   co_return result.error;
 }
 

@@ -15,7 +15,7 @@
 #include "common/blocking.hpp"
 #include "pg/connection.hpp"
 #include "pg/quote.hpp"
-#include "restore/pg_tools.hpp"
+#include "pg/tools.hpp"
 
 namespace drwatch::restore {
 
@@ -62,7 +62,7 @@ boost::asio::awaitable<std::string> VerifyQuery(pg::Connection& conn, std::strin
 /// options (-L list, -j N). Stops at the first error when `stop_on_error`.
 /// Returns "" or the error line.
 boost::asio::awaitable<std::string> PgRestore(boost::asio::any_io_executor executor, std::string pg_restore,
-                                              PgEnv env, std::vector<std::string> extra, std::string dump,
+                                              pg::PgEnv env, std::vector<std::string> extra, std::string dump,
                                               bool stop_on_error = true);
 
 /// Writes `text` to the local file `path` on the pool. Returns "" or why not.

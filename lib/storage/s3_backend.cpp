@@ -6,6 +6,7 @@
 #include <limits>
 #include <utility>
 
+#include "common/crypto.hpp"
 #include "storage/pattern.hpp"
 #include "storage/s3_internal.hpp"
 #include "storage/s3_xml.hpp"

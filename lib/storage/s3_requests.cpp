@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/crypto.hpp"
 #include "storage/s3_backend.hpp"
 #include "storage/s3_xml.hpp"
 
@@ -56,7 +57,7 @@ S3Request S3Requests::Make(std::string method, std::string_view key,
   request.headers = {{"Host", endpoint.host}};
   request.headers.insert(request.headers.end(), extra.begin(), extra.end());
   // Given, or computed here rather than on a copy of an 8 MiB part.
-  request.payload_hash = payload_hash.empty() ? aws::Sha256Hex(body) : std::move(payload_hash);
+  request.payload_hash = payload_hash.empty() ? Sha256Hex(body) : std::move(payload_hash);
   aws::SigningParams params;
   params.credentials = {config_.access_key_id, config_.secret_access_key, ""};
   params.region = config_.region;

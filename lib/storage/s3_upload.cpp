@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/crypto.hpp"
 #include "storage/s3_backend.hpp"
 #include "storage/s3_internal.hpp"
 #include "storage/s3_xml.hpp"
@@ -29,7 +30,7 @@ struct HashedBody {
 // back (moved, not copied); cancelled, it is freed there. nullopt: cancelled.
 asio::awaitable<std::optional<HashedBody>> HashOnPool(BlockingPool& pool, std::string body) {
   auto job = [body = std::move(body)]() mutable {
-    std::string sha256 = aws::Sha256Hex(body);
+    std::string sha256 = Sha256Hex(body);
     return HashedBody{std::move(body), std::move(sha256)};
   };
   auto discard = [](HashedBody) {};

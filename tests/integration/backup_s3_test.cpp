@@ -371,7 +371,7 @@ TEST_F(BackupS3Test, AnEncryptedMultipartBackupWithSseThenADrill) {
   std::string cut = original.substr(0, 200000);
   ASSERT_TRUE(RunWithDeadline(io_, bucket->Put(key, cut), 30s)->ok());
   for (auto& f : n.files) {
-    if (f.name == "data.dump.enc") f = {f.name, cut.size(), backup::Sha256Hex(cut), f.plaintext_size};
+    if (f.name == "data.dump.enc") f = {f.name, cut.size(), Sha256Hex(cut), f.plaintext_size};
   }
   ASSERT_TRUE(RunWithDeadline(io_, bucket->Put(backup::RunKey(n.check, n.run, "manifest.json"), backup::ToJson(n)), 30s)
                   ->ok());
@@ -394,7 +394,7 @@ TEST_F(BackupS3Test, AnEncryptedMultipartBackupWithSseThenADrill) {
   // The manifest rewritten to match (someone with write access to the bucket): the cipher catches it.
   n = as_taken;
   for (auto& f : n.files) {
-    if (f.name == "data.dump.enc") f = {f.name, flipped.size(), backup::Sha256Hex(flipped), f.plaintext_size};
+    if (f.name == "data.dump.enc") f = {f.name, flipped.size(), Sha256Hex(flipped), f.plaintext_size};
   }
   ASSERT_TRUE(RunWithDeadline(io_, bucket->Put(backup::RunKey(n.check, n.run, "manifest.json"), backup::ToJson(n)), 30s)
                   ->ok());

@@ -24,11 +24,12 @@
 #include <spdlog/spdlog.h>
 
 #include "backup/commands.hpp"
-#include "backup/digest.hpp"
+#include "common/crypto.hpp"
 #include "backup/manifest.hpp"
 #include "backup/runs.hpp"
 #include "common/subprocess.hpp"
 #include "catalogue/catalogue.hpp"
+#include "pg/tools.hpp"
 #include "probes/history.hpp"
 #include "storage/file_backend.hpp"
 #include "support/check_runner.hpp"
@@ -186,7 +187,7 @@ TEST_F(BackupTest, BacksUpTheSeededDatabaseWithAVerifiableManifest) {
   for (const auto& f : m.files) {
     std::string bytes = ReadFile(run_dir + "/" + f.name);
     EXPECT_EQ(f.size, bytes.size()) << f.name;
-    EXPECT_EQ(f.sha256, backup::Sha256Hex(bytes)) << f.name;
+    EXPECT_EQ(f.sha256, Sha256Hex(bytes)) << f.name;
   }
   std::map<std::string, std::int64_t> rows;
   for (const auto& t : m.tables) rows[t.name] = t.rows;
@@ -268,7 +269,7 @@ TEST_F(BackupTest, BackupFilesArchivesATree) {
   EXPECT_EQ(m.kind, "backup.files");
   EXPECT_EQ(m.source_path, tree);
   ASSERT_EQ(m.files.size(), 1u);
-  EXPECT_EQ(m.files[0].sha256, backup::Sha256Hex(ReadFile(archive)));
+  EXPECT_EQ(m.files[0].sha256, Sha256Hex(ReadFile(archive)));
   EXPECT_TRUE(m.tables.empty());
 
   // A directory that is not there: tar's own words, and no complete run.
@@ -388,7 +389,7 @@ TEST_F(BackupTest, PgDumpSeesOnlyItsOwnEnvironment) {
   std::string env_file = dir_ + "/pg_dump.env";
   std::ofstream(script) << "#!/bin/sh\n"
                            "/usr/bin/env >> " << env_file << "\n"
-                           "exec " << PostgresBinDir(15) << "/pg_dump \"$@\"\n";
+                           "exec " << pg::PostgresBinDir(15) << "/pg_dump \"$@\"\n";
   fs::permissions(script, fs::perms::owner_all);
   Load(cluster().DsnFor(PgCluster::kPasswordUser, "${env:DRWATCH_TEST_PGPASSWORD}"),
        PgDumpCheck("    pg_dump_path: " + script + "\n"));

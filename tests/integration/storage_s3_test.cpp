@@ -15,7 +15,7 @@
 #include <random>
 #include <sstream>
 
-#include "aws/sigv4.hpp"
+#include "common/crypto.hpp"
 #include "storage/s3_backend.hpp"
 #include "storage/s3_xml.hpp"
 #include "support/pg_cluster.hpp"
@@ -176,7 +176,7 @@ TEST_F(StorageS3Test, MultipartWriterRoundTripsThroughGetToFile) {
 
   std::string copy = WriteTempFile("copy.dump", "");
   EXPECT_EQ(Await(backend->GetToFile("db.dump", copy, data.size())).error, "");
-  EXPECT_EQ(aws::Sha256Hex(ReadFile(copy)), aws::Sha256Hex(data));
+  EXPECT_EQ(Sha256Hex(ReadFile(copy)), Sha256Hex(data));
   EXPECT_THAT(Await(backend->GetToFile("db.dump", copy, 1 << 20)).error, HasSubstr("larger than 1048576 bytes"));
   fs::remove_all(fs::path(copy).parent_path());
 }

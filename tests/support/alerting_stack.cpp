@@ -16,6 +16,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "common/percent.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
 
@@ -27,20 +28,6 @@ namespace http = beast::http;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-std::string UrlEncode(const std::string& text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char hex[4];
-      std::snprintf(hex, sizeof hex, "%%%02X", c);
-      out += hex;
-    }
-  }
-  return out;
-}
 
 std::vector<std::string> WithParentDeathSignal(std::vector<std::string> argv) {
   if (access(argv.at(0).c_str(), X_OK) != 0) pgproc::Fail("not executable: " + argv[0]);
@@ -106,7 +93,7 @@ PrometheusServer::~PrometheusServer() {
 }
 
 json::value PrometheusServer::Query(const std::string& promql) const {
-  return GetJson(port_, "/api/v1/query?query=" + UrlEncode(promql));
+  return GetJson(port_, "/api/v1/query?query=" + PercentEncode(promql));
 }
 
 json::array PrometheusServer::QueryVector(const std::string& promql) const {

@@ -24,9 +24,6 @@ namespace drwatch::test {
 /// exist (else the test fails: std::runtime_error).
 std::vector<std::string> WithParentDeathSignal(std::vector<std::string> argv);
 
-/// Percent-encodes a query-string value.
-std::string UrlEncode(const std::string& text);
-
 /// Prometheus (/usr/bin/prometheus) with the given configuration file text.
 class PrometheusServer {
  public:

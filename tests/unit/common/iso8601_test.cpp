@@ -44,6 +44,30 @@ TEST(ParseIso8601, RefusesYearsOutsideTheClocksRange) {
   EXPECT_TRUE(ParseIso8601("1970-01-01T00:00:00Z"));
 }
 
+TEST(FormatRfc3339, WritesUtcWithMilliseconds) {
+  EXPECT_EQ(FormatRfc3339(At(1795573800, 250999)), "2026-11-25T02:30:00.250Z");
+  EXPECT_EQ(FormatRfc3339(At(0)), "1970-01-01T00:00:00.000Z");
+}
+
+TEST(CompactUtc, FormatsWholeSecondsAndParsesBack) {
+  EXPECT_EQ(FormatCompactUtc(At(1795573800, 750000)), "20261125T023000Z");
+  EXPECT_EQ(ParseCompactUtc("20261125T023000Z"), At(1795573800));
+  EXPECT_EQ(ParseCompactUtc("20150830T123600Z"), At(1440938160));  // SigV4's example x-amz-date
+  EXPECT_EQ(FormatCompactUtc(At(1440938160)), "20150830T123600Z");
+}
+
+TEST(CompactUtc, RefusesAnythingElse) {
+  for (const char* bad : {"", "20261125T023000", "20261125023000Z", "20261325T023000Z", "20261125T253000Z",
+                          "20261125T023060Z", "2026112xT023000Z", "20260230T000000Z", "20261125t023000z",
+                          "30261125T023000Z", ".partial", "20261125T023000Z "}) {
+    EXPECT_FALSE(ParseCompactUtc(bad)) << bad;
+  }
+}
+
+TEST(FormatReadableUtc, WritesDateSpaceTimeZ) {
+  EXPECT_EQ(FormatReadableUtc(At(1795573800, 999999)), "2026-11-25 02:30:00Z");
+}
+
 TEST(ParseHttpDate, ReadsImfFixdate) {
   EXPECT_EQ(ParseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT"), At(784111777));
   EXPECT_FALSE(ParseHttpDate("Sunday, 06-Nov-94 08:49:37 GMT"));

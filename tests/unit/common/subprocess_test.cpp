@@ -267,10 +267,5 @@ TEST(Subprocess, ReadAllCappedKeepsTheHeadAndDrainsTheRest) {
   EXPECT_TRUE(status.ok());
 }
 
-TEST(PostgresBinDir, FindsInstalledMajorOnly) {
-  EXPECT_EQ(PostgresBinDir(15), "/usr/lib/postgresql/15/bin");
-  EXPECT_EQ(PostgresBinDir(3), "");
-}
-
 }  // namespace
 }  // namespace drwatch

@@ -4,9 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <ctime>
 #include <map>
 
+#include "common/iso8601.hpp"
 #include "common/redact.hpp"
 #include "catalogue/catalogue.hpp"
 #include "support/pg_cluster.hpp"
@@ -26,19 +26,8 @@ constexpr char kRef[] = "abcdefghijklmnopqrst";
 constexpr char kToken[] = "sbp_5ecret_t0ken_4711";
 constexpr char kPath[] = "/v1/projects/abcdefghijklmnopqrst/database/backups";
 
-std::string Iso(system_clock::time_point t) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
-}
-
 std::string Backup(const std::string& status, system_clock::time_point at) {
-  return R"({"is_physical_backup": true, "status": ")" + status + R"(", "inserted_at": ")" + Iso(at) + "\"}";
+  return R"({"is_physical_backup": true, "status": ")" + status + R"(", "inserted_at": ")" + FormatRfc3339(at) + "\"}";
 }
 
 std::string Answer(const std::vector<std::string>& backups, bool walg = true, bool pitr = false,

@@ -81,6 +81,8 @@ TEST(SupabaseConfig, SecretValuesBecomeFingerprintsAndNothingElseChanges) {
 }
 
 TEST(SupabaseConfig, FingerprintsShowAChangeButNotTheValue) {
+  // HMAC-SHA-256 under the salt, first 8 bytes in hex (RFC 2104, as Python's hmac computes it).
+  EXPECT_EQ(SecretFingerprint("hunter2", "salt"), "fingerprint:d03a122c2d18fa87");
   EXPECT_EQ(SecretFingerprint("hunter2", "salt"), SecretFingerprint("hunter2", "salt"));
   EXPECT_NE(SecretFingerprint("hunter2", "salt"), SecretFingerprint("hunter3", "salt"));
   EXPECT_NE(SecretFingerprint("hunter2", "salt"), SecretFingerprint("hunter2", "other salt"));

@@ -16,6 +16,8 @@
 #include <map>
 #include <sstream>
 
+#include "common/crypto.hpp"
+#include "common/iso8601.hpp"
 #include "storage/s3_xml.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/test_http_server.hpp"
@@ -57,7 +59,7 @@ S3Config Local(const std::string& endpoint = "http://127.0.0.1:4569") {
 
 TEST(S3Requests, PathStyleAgainstAnEndpoint) {
   S3Requests requests(Local());
-  requests.time = aws::ParseAmzDate("20240102T030405Z");
+  requests.time = ParseCompactUtc("20240102T030405Z");
   S3Request put = requests.PutObject(".drwatch/probe 1", "data");
   EXPECT_EQ(put.method, "PUT");
   EXPECT_FALSE(put.tls);
@@ -65,7 +67,7 @@ TEST(S3Requests, PathStyleAgainstAnEndpoint) {
   EXPECT_EQ(put.target, "/prmcms-backups/eu/daily/.drwatch/probe%201");
   EXPECT_EQ(Header(put, "Host"), "127.0.0.1:4569");
   EXPECT_EQ(Header(put, "X-Amz-Date"), "20240102T030405Z");
-  EXPECT_EQ(Header(put, "x-amz-content-sha256"), aws::Sha256Hex("data"));
+  EXPECT_EQ(Header(put, "x-amz-content-sha256"), Sha256Hex("data"));
   EXPECT_TRUE(Header(put, "Authorization")
                   .starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240102/us-east-1/s3/aws4_request, "
                                "SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature="));
@@ -74,7 +76,7 @@ TEST(S3Requests, PathStyleAgainstAnEndpoint) {
   S3Request head = requests.HeadBucket();
   EXPECT_EQ(head.method, "HEAD");
   EXPECT_EQ(head.target, "/prmcms-backups");
-  EXPECT_EQ(Header(head, "x-amz-content-sha256"), aws::Sha256Hex(""));
+  EXPECT_EQ(Header(head, "x-amz-content-sha256"), Sha256Hex(""));
 }
 
 TEST(S3Requests, ListObjectsPaginates) {
@@ -102,7 +104,7 @@ TEST(S3Requests, VirtualHostedOnAws) {
 
 TEST(S3Requests, MultipartUploadShape) {
   S3Requests requests(Local());
-  requests.time = aws::ParseAmzDate("20240102T030405Z");
+  requests.time = ParseCompactUtc("20240102T030405Z");
   S3Request create = requests.CreateMultipartUpload("big.dump");
   EXPECT_EQ(create.method, "POST");
   EXPECT_EQ(create.target, "/prmcms-backups/eu/daily/big.dump?uploads=");
@@ -112,13 +114,13 @@ TEST(S3Requests, MultipartUploadShape) {
   EXPECT_EQ(part.method, "PUT");
   EXPECT_EQ(part.target, "/prmcms-backups/eu/daily/big.dump?partNumber=3&uploadId=VXBsb2Fk%2BID%2Fx");
   EXPECT_EQ(part.body, "part three");
-  EXPECT_EQ(Header(part, "x-amz-content-sha256"), aws::Sha256Hex("part three"));
+  EXPECT_EQ(Header(part, "x-amz-content-sha256"), Sha256Hex("part three"));
 
   S3Request complete = requests.CompleteMultipartUpload("big.dump", "U1", {"\"e1\"", "\"e2\""});
   EXPECT_EQ(complete.method, "POST");
   EXPECT_EQ(complete.target, "/prmcms-backups/eu/daily/big.dump?uploadId=U1");
   EXPECT_EQ(complete.body, CompleteMultipartUploadXml({"\"e1\"", "\"e2\""}));
-  EXPECT_EQ(Header(complete, "x-amz-content-sha256"), aws::Sha256Hex(complete.body));
+  EXPECT_EQ(Header(complete, "x-amz-content-sha256"), Sha256Hex(complete.body));
 
   S3Request abort = requests.AbortMultipartUpload("big.dump", "U1");
   EXPECT_EQ(abort.method, "DELETE");
@@ -138,7 +140,7 @@ TEST(S3Requests, ServerSideEncryptionIsSentAndSignedOnPutAndCreateOnly) {
   kms.sse = "aws:kms";
   kms.sse_kms_key_id = "arn:aws:kms:us-east-1:111122223333:key/abc";
   S3Requests requests(kms);
-  requests.time = aws::ParseAmzDate("20240102T030405Z");
+  requests.time = ParseCompactUtc("20240102T030405Z");
   S3Request put = requests.PutObject("x.dump.enc", "data");
   S3Request create = requests.CreateMultipartUpload("big.dump.enc");
   for (const S3Request* r : {&put, &create}) {
@@ -183,7 +185,7 @@ TEST(S3Requests, EveryRequestCarriesAFreshDateAndTheBodysHash) {
   auto now = std::chrono::system_clock::now();
   for (const auto& r : all) {
     EXPECT_TRUE(aws::WithinSkew(Header(r, "X-Amz-Date"), now, 5s)) << r.method << " " << r.target;
-    EXPECT_EQ(Header(r, "x-amz-content-sha256"), aws::Sha256Hex(r.body)) << r.method << " " << r.target;
+    EXPECT_EQ(Header(r, "x-amz-content-sha256"), Sha256Hex(r.body)) << r.method << " " << r.target;
   }
   EXPECT_EQ(all[6].body.size(), big.size());
 }
@@ -192,15 +194,15 @@ TEST(S3Requests, EveryRequestCarriesAFreshDateAndTheBodysHash) {
 // the request is then the same, signature included, as one that hashed here.
 TEST(S3Requests, AGivenPayloadHashIsSignedAsTheComputedOne) {
   S3Requests requests(Local());
-  requests.time = aws::ParseAmzDate("20240102T030405Z");
+  requests.time = ParseCompactUtc("20240102T030405Z");
   std::string body(1024 * 1024 + 3, 'p');
-  std::string hash = aws::Sha256Hex(body);
+  std::string hash = Sha256Hex(body);
   S3Request computed = requests.UploadPart("big.dump", "U", 2, body);
   S3Request given = requests.UploadPart("big.dump", "U", 2, body, hash);
   EXPECT_EQ(given.headers, computed.headers);
   EXPECT_EQ(given.body, body);
   EXPECT_EQ(Header(given, "x-amz-content-sha256"), hash);
-  S3Request put = requests.PutObject("small.dump", "abc", aws::Sha256Hex("abc"));
+  S3Request put = requests.PutObject("small.dump", "abc", Sha256Hex("abc"));
   EXPECT_EQ(put.headers, requests.PutObject("small.dump", "abc").headers);
 }
 
@@ -254,7 +256,7 @@ class S3BackendTest : public ::testing::Test {
   static void ExpectSignedFreshly(const TestHttpServer& server) {
     auto now = std::chrono::system_clock::now();
     for (const auto& r : server.Requests()) {
-      EXPECT_EQ(r.Header("x-amz-content-sha256"), aws::Sha256Hex(r.body)) << r.method << " " << r.target;
+      EXPECT_EQ(r.Header("x-amz-content-sha256"), Sha256Hex(r.body)) << r.method << " " << r.target;
       EXPECT_TRUE(aws::WithinSkew(r.Header("X-Amz-Date"), now, 10s)) << r.method << " " << r.target;
       EXPECT_THAT(r.Header("Authorization"), StartsWith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"));
     }

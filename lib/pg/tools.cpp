@@ -1,4 +1,4 @@
-#include "restore/pg_tools.hpp"
+#include "pg/tools.hpp"
 
 #include <libpq-fe.h>
 #include <sys/stat.h>
@@ -9,7 +9,7 @@
 #include "common/redact.hpp"
 #include "pg/quote.hpp"
 
-namespace drwatch::restore {
+namespace drwatch::pg {
 namespace {
 
 namespace asio = boost::asio;
@@ -35,7 +35,6 @@ std::string LastLine(std::string_view text) {
   return std::string(nl == std::string_view::npos ? text : text.substr(nl + 1));
 }
 
-
 }  // namespace
 
 PgEnv PgEnvironment(const std::string& conninfo, const std::string& dbname, const std::string& application_name) {
@@ -59,9 +58,16 @@ std::string WithDatabase(const std::string& conninfo, const std::string& dbname)
   std::string out;
   for (auto* o = opts.get(); o->keyword; ++o) {
     if (std::string_view(o->keyword) == "dbname" || !o->val || !*o->val) continue;
-    out += std::string(o->keyword) + "=" + pg::QuoteConninfoValue(o->val) + " ";
+    out += std::string(o->keyword) + "=" + QuoteConninfoValue(o->val) + " ";
   }
-  return out + "dbname=" + pg::QuoteConninfoValue(dbname);
+  return out + "dbname=" + QuoteConninfoValue(dbname);
+}
+
+std::string PostgresBinDir(int major) {
+  std::string dir = "/usr/lib/postgresql/" + std::to_string(major) + "/bin";
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return dir;
+  return "";
 }
 
 int ServerMajor(std::string_view version) {
@@ -118,4 +124,4 @@ asio::awaitable<ToolResult> RunTool(asio::any_io_executor executor, SpawnSpec sp
   co_return result;
 }
 
-}  // namespace drwatch::restore
+}  // namespace drwatch::pg

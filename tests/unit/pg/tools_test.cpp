@@ -1,11 +1,11 @@
 // The one conninfo → PG* variables function every PostgreSQL tool uses
 // (pg_dump, pg_restore, psql), and the spawn spec built from it.
 
-#include "restore/pg_tools.hpp"
+#include "pg/tools.hpp"
 
 #include <gtest/gtest.h>
 
-namespace drwatch::restore {
+namespace drwatch::pg {
 namespace {
 
 using Vars = std::map<std::string, std::string>;
@@ -35,6 +35,21 @@ TEST(PgEnvironment, AnInvalidConninfoIsAnErrorWithoutIt) {
   EXPECT_TRUE(env.set.empty());
 }
 
+TEST(WithDatabase, KeepsEveryOtherSettingQuotedSoItParsesBack) {
+  std::string dsn = WithDatabase("host=h user=u password='it\\'s a \\\\ secret' dbname=app", "app_scratch");
+  EXPECT_EQ(PgEnvironment(dsn).set, (Vars{{"PGHOST", "h"},
+                                          {"PGUSER", "u"},
+                                          {"PGPASSWORD", "it's a \\ secret"},
+                                          {"PGDATABASE", "app_scratch"}}));
+}
+
+TEST(ServerMajor, ReadsVersionTextAndVersionNumber) {
+  EXPECT_EQ(ServerMajor("15.18 (Debian 15.18-0+deb12u1)"), 15);
+  EXPECT_EQ(ServerMajor("150018"), 15);
+  EXPECT_EQ(ServerMajor("9.6.24"), 9);
+  EXPECT_EQ(ServerMajor("devel"), 0);
+}
+
 TEST(ToolSpec, PassesTheOperatorsOwnPgVariablesOnlyWhenAsked) {
   auto env = PgEnvironment("host=h");
   SpawnSpec daemon = ToolSpec({"/usr/bin/pg_restore"}, env);
@@ -45,5 +60,10 @@ TEST(ToolSpec, PassesTheOperatorsOwnPgVariablesOnlyWhenAsked) {
   EXPECT_EQ(operator_command.inherit_env, std::vector<std::string>{"PG*"});
 }
 
+TEST(PostgresBinDir, FindsInstalledMajorOnly) {
+  EXPECT_EQ(PostgresBinDir(15), "/usr/lib/postgresql/15/bin");
+  EXPECT_EQ(PostgresBinDir(3), "");
+}
+
 }  // namespace
-}  // namespace drwatch::restore
+}  // namespace drwatch::pg

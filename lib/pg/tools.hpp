@@ -1,6 +1,6 @@
 #pragma once
-// Running PostgreSQL's client programs (pg_dump, pg_restore) for drills,
-// drift checks and `restore latest`: the connection goes through the
+// Running PostgreSQL's client programs (pg_dump, pg_dumpall, pg_restore) for
+// backups, drills, drift checks and `restore latest`: the connection goes through the
 // environment (never the command line, where ps shows it), the program is the
 // one of the server's major version, and a run never blocks the loop.
 
@@ -15,7 +15,7 @@
 #include "common/blocking.hpp"
 #include "common/subprocess.hpp"
 
-namespace drwatch::restore {
+namespace drwatch::pg {
 
 /// Environment that makes a libpq program connect as `conninfo` does: each
 /// option set in it as the variable libpq reads (PGHOST, PGPASSWORD, …), the
@@ -35,6 +35,10 @@ PgEnv PgEnvironment(const std::string& conninfo, const std::string& dbname = "",
 /// `conninfo` as key=value text with its database replaced by `dbname` (for
 /// a pg::Connection to the scratch database). A secret, like its input.
 std::string WithDatabase(const std::string& conninfo, const std::string& dbname);
+
+/// The directory holding PostgreSQL client programs of major version `major`
+/// ("/usr/lib/postgresql/15/bin"), or "" when not installed (a stat).
+std::string PostgresBinDir(int major);
 
 /// 15 for "15.18 (Debian 15.18-0+deb12u1)" or "150018"; 0 when unreadable.
 int ServerMajor(std::string_view server_version);
@@ -61,4 +65,4 @@ boost::asio::awaitable<ToolResult> RunTool(boost::asio::any_io_executor executor
 /// otherwise SpawnSpec's minimal one).
 SpawnSpec ToolSpec(std::vector<std::string> argv, const PgEnv& env);
 
-}  // namespace drwatch::restore
+}  // namespace drwatch::pg
