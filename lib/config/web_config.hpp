@@ -11,7 +11,7 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include "common/blocking.hpp"
-#include "net/web_config.hpp"
+#include "net/web_settings.hpp"
 #include "net/web_security.hpp"
 
 namespace drwatch::config {

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "net/web_config.hpp"
+#include "net/web_settings.hpp"
 
 namespace boost::asio::ssl {
 class context;
