@@ -50,7 +50,7 @@ const std::vector<test::BadCase> kBadCases = {
     {"bad_kind.yml",
      {":7:11: checks[0].kind: unknown kind \"postgres.pong\" (known: postgres.ping, postgres.recency, "
       "postgres.query, postgres.wal_archive, postgres.replication, postgres.security, postgres.baseline, http, supabase.backups, storage.reachable, "
-      "storage.freshness, storage.replication, backup.pg_dump, backup.files, restore.drill, postgres.schema_drift)"}},
+      "storage.freshness, storage.replication, backup.pg_dump, backup.files, backup.supabase_config, restore.drill, postgres.schema_drift)"}},
     {"bad_unknown_target.yml", {":8:13: checks[0].target: unknown target \"replica\" (declared: primary)"}},
     {"bad_unknown_objective.yml",
      {":14:16: checks[0].objective: unknown objective \"rpo.weekly\" (declared: rpo.realtime, "
