@@ -20,7 +20,6 @@
 #include <map>
 #include <sstream>
 
-#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "backup/commands.hpp"
@@ -33,6 +32,7 @@
 #include "probes/history.hpp"
 #include "storage/file_backend.hpp"
 #include "support/check_runner.hpp"
+#include "support/log_capture.hpp"
 #include "support/app_seed.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/process.hpp"
@@ -46,20 +46,6 @@ using namespace std::chrono_literals;
 constexpr const char* kTables = kAppTables;
 
 // Captures what the default logger writes while it lives.
-class LogCapture {
- public:
-  LogCapture() : saved_(spdlog::default_logger()) {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
-    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
-  }
-  ~LogCapture() { spdlog::set_default_logger(saved_); }
-  std::string Text() const { return out_.str(); }
-
- private:
-  std::ostringstream out_;
-  std::shared_ptr<spdlog::logger> saved_;
-};
-
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

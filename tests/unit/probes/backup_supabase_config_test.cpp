@@ -14,6 +14,7 @@
 #include "backup/runs.hpp"
 #include "common/clock.hpp"
 #include "support/fake_management_api.hpp"
+#include "support/log_capture.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/check_runner.hpp"
 
@@ -87,9 +88,23 @@ class BackupSupabaseConfigTest : public ProbeHarness {
 
 TEST_F(BackupSupabaseConfigTest, StoresEverySectionAndNoSecretValue) {
   ASSERT_TRUE(Load());
-  auto r = Run("project_config", 30s);
+  std::optional<probes::ProbeResult> r;
+  std::string log;
+  {
+    LogCapture capture;
+    r = Run("project_config", 30s);
+    log = capture.Text();
+  }
   ASSERT_TRUE(r) << "timed out";
   ASSERT_TRUE(r->success) << r->reason;
+  // Nor in the log, the reason, the details or the samples.
+  std::string said = log + r->reason + r->details;
+  for (const auto& sample : r->samples) {
+    said += sample.name + sample.help;
+    for (const auto& [key, value] : sample.labels) said += key + value;
+  }
+  for (const auto& secret : FakeManagementApi::SecretValues()) EXPECT_THAT(said, Not(HasSubstr(secret))) << secret;
+  EXPECT_THAT(log, HasSubstr("first run: 9 sections of the project configuration recorded"));
 
   auto files = NewestRun();
   std::vector<std::string> names;
