@@ -8,6 +8,7 @@
 
 #include "backup/encryption.hpp"
 #include "backup/manifest.hpp"
+#include "backup/retention.hpp"
 #include "backup/runs.hpp"
 #include "probes/probe.hpp"
 #include "storage/backend.hpp"
