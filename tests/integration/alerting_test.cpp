@@ -340,10 +340,11 @@ TEST_F(AlertingEndToEnd, RulesEvaluateCleanlyAndEveryDashboardQueryRuns) {
   }
   // Every metric the dashboard uses is one this drwatchd exports, except
   // Prometheus's ALERTS and the metrics of kinds this catalogue does not run
-  // (storage, backup, drill and drift checks: their own tests assert the
-  // names).
+  // (storage, backup, drill, drift and Supabase checks: their own tests assert
+  // the names).
   auto other_kind = [](const std::string& name) {
-    for (const char* prefix : {"drwatch_backup_", "drwatch_restore_", "drwatch_schema_", "drwatch_baseline_"}) {
+    for (const char* prefix :
+         {"drwatch_backup_", "drwatch_restore_", "drwatch_schema_", "drwatch_baseline_", "drwatch_supabase_"}) {
       if (name.starts_with(prefix)) return true;
     }
     return false;
