@@ -178,8 +178,7 @@ class BackupSupabaseConfig final : public BackupJob {
     for (int attempt = 1;; ++attempt) {
       if (auto left = target.RetryIn(); left > Clock::duration::zero()) {
         if (left > kMaxWait || attempt > kAttempts) {
-          out.error = "GET " + path + ": rate limited, retry in " +
-                      std::to_string(std::chrono::ceil<std::chrono::seconds>(left).count()) + "s";
+          out.error = "GET " + path + ": " + targets::SupabaseTarget::RateLimited(left);
           co_return out;
         }
         asio::steady_timer timer(ctx.executor, left);

@@ -26,10 +26,6 @@ using std::chrono::system_clock;
 
 constexpr std::size_t kBodyLimit = 4 * 1024 * 1024;
 
-std::string RateLimited(Clock::duration left) {
-  return "rate limited, retry in " + std::to_string(std::chrono::ceil<std::chrono::seconds>(left).count()) + "s";
-}
-
 struct Backups {
   std::optional<system_clock::time_point> newest;  // of the COMPLETED ones
   std::optional<bool> pitr_enabled;
@@ -100,14 +96,14 @@ class SupabaseBackups final : public Probe {
 
   boost::asio::awaitable<ProbeResult> Run(RunContext& ctx) override {
     auto& target = static_cast<targets::SupabaseTarget&>(ctx.target);
-    if (auto left = target.RetryIn(); left > Clock::duration::zero()) co_return ProbeResult::Fail(RateLimited(left));
+    if (auto left = target.RetryIn(); left > Clock::duration::zero()) co_return ProbeResult::Fail(targets::SupabaseTarget::RateLimited(left));
     net::HttpRequestSpec request = target.ProjectRequest("/database/backups");
     request.body_limit = kBodyLimit;
     net::HttpResult response = co_await net::Fetch(ctx.executor, std::move(request));
     if (response.status == 429) {
       auto wait = targets::SupabaseTarget::RetryAfter(response);
       target.BackOffUntil(Clock::now() + wait);
-      co_return ProbeResult::Fail(RateLimited(wait));
+      co_return ProbeResult::Fail(targets::SupabaseTarget::RateLimited(wait));
     }
     ProbeResult out = Judge(response);
     AppendHttpSamples(response, out.samples);

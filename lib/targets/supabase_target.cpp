@@ -86,4 +86,8 @@ std::chrono::seconds SupabaseTarget::RetryAfter(const net::HttpResult& response)
   return std::clamp(wait, std::chrono::seconds(1), kMaxRetryAfter);
 }
 
+std::string SupabaseTarget::RateLimited(Clock::duration left) {
+  return "rate limited, retry in " + std::to_string(std::chrono::ceil<std::chrono::seconds>(left).count()) + "s";
+}
+
 }  // namespace drwatch::targets

@@ -39,6 +39,9 @@ class SupabaseTarget final : public TargetRuntime {
   /// unreadable, between 1 s and 1 h.
   static std::chrono::seconds RetryAfter(const net::HttpResult& response);
 
+  /// The reason of a run refused during the back-off: "rate limited, retry in 30s".
+  static std::string RateLimited(Clock::duration left);
+
   /// After a 429: no request to the API until `until`.
   void BackOffUntil(Clock::time_point until) { retry_at_ = until; }
   /// Time left of the Retry-After window; zero or less when requests may go.
