@@ -49,8 +49,6 @@ constexpr int kAttempts = 3;
 constexpr std::chrono::seconds kMaxWait{60};
 constexpr std::size_t kSaltBytes = 32;
 
-std::string UnixText(double seconds) { return std::to_string(static_cast<long long>(seconds)); }
-
 // A slug becomes part of a stored name: only what Supabase itself allows.
 bool SafeSlug(std::string_view slug) {
   if (slug.empty() || slug.size() > 128) return false;
