@@ -1,4 +1,5 @@
-# Shell helpers for throwaway PostgreSQL clusters (sourced by scripts/demo).
+# Shell helpers for throwaway PostgreSQL clusters (sourced by scripts/demo and
+# bench/peers.sh).
 # PostgreSQL refuses to run as root: as root, the cluster runs as user postgres.
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -22,14 +23,15 @@ as_pg() {
   fi
 }
 
-# pg_start DIR PORT: creates and starts a cluster in DIR/data on 127.0.0.1:PORT.
+# pg_start DIR PORT [OPTIONS]: creates and starts a cluster in DIR/data on
+# 127.0.0.1:PORT; OPTIONS are more postgres options ("-c name=value ...").
 pg_start() {
-  local dir=$1 port=$2
+  local dir=$1 port=$2 options=${3:-}
   [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$dir"
   as_pg "$PG_BIN/initdb" --no-sync -U postgres -A trust -D "$dir/data" >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; return 1; }
   as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1" start >/dev/null \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $options" start >/dev/null \
     || { cat "$dir/postgres.log" >&2; return 1; }
 }
 
