@@ -26,8 +26,9 @@
 #
 # Durations (seconds, environment): WINDOW (60) with a scrape every 15 s,
 # the checks' and sql_exporter's job's interval 15 s (2 s with --smoke),
-# SCRAPES (1000) sequential scrapes REPEATS (3) times, WRK_SECONDS (10)
-# WRK_RUNS (3) times; figures measured more than once are medians. BASELINE=0
+# SCRAPES (1000) sequential scrapes REPEATS (5) times, WRK_SECONDS (10)
+# WRK_RUNS (3) times; figures measured more than once are medians (the CPU
+# per 1,000 scrapes: over all of them, the clock ticks are 10 ms). BASELINE=0
 # skips the window without any exporter (PostgreSQL's own CPU).
 # STATEMENTS_OUT=FILE appends each exporter's most frequent statements;
 # SMAPS_OUT=FILE keeps drwatchd's /proc/PID/smaps after the load.
@@ -70,15 +71,19 @@ fi
 POSTGRES_EXPORTER=${POSTGRES_EXPORTER:-/usr/bin/prometheus-postgres-exporter}
 SQL_EXPORTER=${SQL_EXPORTER:-/usr/bin/prometheus-sql-exporter}
 ROWS=${ROWS:-100000}
+# The peers' Go driver speaks plain TCP here (sslmode=disable; it has no GSS
+# encryption): drwatchd's libpq likewise, unless DRWATCHD_DSN_OPTIONS says
+# otherwise ("" = libpq's defaults, which first ask for TLS and GSSAPI).
+DRWATCHD_DSN_OPTIONS=${DRWATCHD_DSN_OPTIONS-sslmode=disable gssencmode=disable}
 TABLES=${TABLES:-100}
 SCRAPE_EVERY=15
-CHECK_INTERVAL=15s  # drwatchd's checks and sql_exporter's job
+CHECK_INTERVAL=15s CHECK_TIMEOUT=5s  # drwatchd's checks and sql_exporter's job
 if [ "$smoke" = 1 ]; then
-  CHECK_INTERVAL=2s   # the first runs come within it
+  CHECK_INTERVAL=2s CHECK_TIMEOUT=1s  # the first runs come within it
   WINDOW=${WINDOW:-1} SCRAPES=${SCRAPES:-50} REPEATS=${REPEATS:-1}
   WRK_SECONDS=${WRK_SECONDS:-1} WRK_RUNS=${WRK_RUNS:-1} BASELINE=${BASELINE:-0}
 else
-  WINDOW=${WINDOW:-60} SCRAPES=${SCRAPES:-1000} REPEATS=${REPEATS:-3}
+  WINDOW=${WINDOW:-60} SCRAPES=${SCRAPES:-1000} REPEATS=${REPEATS:-5}
   WRK_SECONDS=${WRK_SECONDS:-10} WRK_RUNS=${WRK_RUNS:-3} BASELINE=${BASELINE:-1}
 fi
 
@@ -138,9 +143,9 @@ age_sql() { echo "SELECT extract(epoch FROM now() - max(created_at))::float8 AS 
 start_drwatchd() {
   local c="$work/drwatchd.yml"
   {
-    echo "global: {interval: $CHECK_INTERVAL, timeout: 1s}"
+    echo "global: {interval: $CHECK_INTERVAL, timeout: $CHECK_TIMEOUT}"
     echo "targets:"
-    echo "  primary: {type: postgres, dsn: \"host=127.0.0.1 port=$pg_port dbname=bench user=exporter\"}"
+    echo "  primary: {type: postgres, dsn: \"host=127.0.0.1 port=$pg_port dbname=bench user=exporter $DRWATCHD_DSN_OPTIONS\"}"
     echo "checks:"
     echo "  - {name: db_connectivity, kind: postgres.ping, target: primary}"
     for t in "${tables[@]}"; do
@@ -266,20 +271,22 @@ measure() {
   fig[$name,rss_idle]=$(status_mb "$exporter_pid" VmRSS)
   fig[$name,anon_idle]=$(status_mb "$exporter_pid" RssAnon)
   fig[$name,file_idle]=$(status_mb "$exporter_pid" RssFile)
+  fig[$name,pss_idle]=$(awk '$1 == "Pss:" { printf "%.1f", $2 / 1024 }' "/proc/$exporter_pid/smaps_rollup")
+  fig[$name,threads]=$(awk '$1 == "Threads:" { print $2 }' "/proc/$exporter_pid/status")
   fig[$name,held_idle]=$(held)
 
-  local p50s=() p99s=() cpus=() c0
+  local p50s=() p99s=() c0 c1
+  c0=$(ticks "$exporter_pid")
   for ((i = 0; i < REPEATS; i++)); do
-    c0=$(ticks "$exporter_pid")
     out=$("$SCRAPER" 127.0.0.1 "$port" /metrics "$SCRAPES") || fail "$name: scrape_latency failed"
-    cpus+=("$(awk -v a="$c0" -v b="$(ticks "$exporter_pid")" -v hz="$hz" -v n="$SCRAPES" 'BEGIN { printf "%.3f", (b - a) / hz * 1000 / n }')")
     p50s+=("$(echo "$out" | sed -E 's/.* p50 ([0-9]+) .*/\1/')")
     p99s+=("$(echo "$out" | sed -E 's/.* p99 ([0-9]+) .*/\1/')")
     fig[$name,body]=$(echo "$out" | sed -E 's/.* body ([0-9]+) bytes.*/\1/')
   done
   fig[$name,seq_p50]=$(awk -v u="$(median "${p50s[@]}")" 'BEGIN { printf "%.3f", u / 1000 }')
   fig[$name,seq_p99]=$(awk -v u="$(median "${p99s[@]}")" 'BEGIN { printf "%.3f", u / 1000 }')
-  fig[$name,cpu_1000]=$(median "${cpus[@]}")
+  c1=$(ticks "$exporter_pid")
+  fig[$name,cpu_1000]=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" -v n="$((REPEATS * SCRAPES))" 'BEGIN { printf "%.3f", (b - a) / hz * 1000 / n }')
 
   local w50s=() w99s=() rps=()
   for ((i = 0; i < WRK_RUNS; i++)); do
@@ -331,6 +338,8 @@ row() {  # row KEY LABEL [max]: best peer is the smaller, or the larger with max
 row rss_idle "RSS idle, MB"
 row anon_idle "anonymous RSS idle, MB"
 row file_idle "file-backed RSS idle, MB"
+row pss_idle "PSS idle, MB (shared library pages split among their users)"
+row threads "threads"
 row rss_load "RSS after load, MB"
 row anon_load "anonymous RSS after load, MB"
 row hwm "peak RSS (VmHWM), MB"
