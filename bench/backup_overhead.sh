@@ -7,18 +7,19 @@
 #   a  raw   pg_dump -Fc --no-password -f FILE                  (what drwatchd runs for data.dump)
 #   b  drwatchd backup run dump_file                            (file:// storage)
 #   c  raw   curl --aws-sigv4 -T FILE                           (one PUT of a's dump to s3rver)
+#   m  raw   curl --aws-sigv4, the same in 8 MiB parts          (a multipart upload, as drwatchd's)
 #   d  drwatchd backup run dump_s3                              (s3rver, multipart 8 MiB parts)
 #   e  raw   CREATE DATABASE; pg_restore --exit-on-error -d of b's data.dump;
 #            the drill's verification queries; DROP DATABASE
 #   f  drwatchd restore drill drill                             (b's newest run)
 #
-# in the order a b c d e f, then b a d c f e, and so on; then, each alone, the
+# in the order a b c m d e f, then b a d c m f e, and so on; then, each alone, the
 # pieces of work drwatchd does besides (its extra pg_dump --schema-only and
 # pg_dumpall children, its row and structure counts, SHA-256; a drill's copy
 # of data.dump and pg_restore -l). Prints one line per step and markdown
 # tables of the medians: drwatchd over raw for file:// (b / a), S3 (d / (a + c):
-# the raw tools dump, then upload; d / c, the upload alone, as well) and the
-# drill (f / e), against the goals 1.10, 1.20, 1.10.
+# the raw tools dump, then upload; d / (a + m) and d / c, the upload alone, as
+# well) and the drill (f / e), against the goals 1.10, 1.20, 1.10.
 #
 #   bench/backup_overhead.sh [--smoke] [SIZE_GB] [REPEATS] [DRWATCHD]
 #
@@ -28,7 +29,9 @@
 # root (PostgreSQL runs as postgres), PostgreSQL 15, curl (--aws-sigv4) and
 # s3rver (scripts/bootstrap). Everything lives in one mktemp directory under
 # ${TMPDIR:-/tmp}, removed at the end: a 1 GiB run needs about 4 GiB there.
-# KEEP_LOGS=DIR copies each step's output and the raw results there.
+# KEEP_LOGS=DIR copies each step's output and the raw results there; JOBS=N
+# restores with pg_restore -j N (the drill's `jobs: N`); PERF_OUT=DIR writes
+# perf profiles of one more backup run of each kind and drill there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -183,6 +186,7 @@ checks:
     target: drill_server
     backup: dump_file
     verify: ["$VERIFY_1", "$VERIFY_2"]
+$([ -n "${JOBS:-}" ] && echo "    jobs: $JOBS")
 EOF
 
 # --- one measured step --------------------------------------------------------------
@@ -206,9 +210,23 @@ measure() {
 drwatchd() { TMPDIR=$WORK/tmp "$DRWATCHD" --config.file="$WORK/bench.yml" --storage.path="$WORK/state" "$@"; }
 RAW_DUMP=$WORK/raw/data.dump
 raw_dump() { rm -f "$RAW_DUMP"; "$PG_BIN/pg_dump" -d bench -Fc --no-password -f "$RAW_DUMP"; }
-raw_upload() {
-  curl -sS --fail --aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
-    -T "$RAW_DUMP" "http://127.0.0.1:$S3_PORT/bench/raw/data.dump"
+s3curl() {
+  curl -sS --fail --aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
+}
+raw_upload() { s3curl -T "$RAW_DUMP" "http://127.0.0.1:$S3_PORT/bench/raw/data.dump"; }
+# The same file as a multipart upload of 8 MiB parts, as drwatchd sends it,
+# one part after the other (split beforehand, not timed): what s3rver's
+# multipart handling costs whoever the client is.
+split_parts() { rm -f "$WORK"/raw/part.*; split -b 8M -d -a 5 "$RAW_DUMP" "$WORK/raw/part."; }
+raw_multipart() {
+  local base="http://127.0.0.1:$S3_PORT/bench/raw/multipart.dump" id n=0 etag parts="" part
+  id=$(s3curl -X POST "$base?uploads" | sed -n 's:.*<UploadId>\(.*\)</UploadId>.*:\1:p')
+  for part in "$WORK"/raw/part.*; do
+    n=$((n + 1))
+    etag=$(s3curl -T "$part" -D - -o /dev/null "$base?partNumber=$n&uploadId=$id" | tr -d '\r' | sed -n 's/^[Ee][Tt]ag: //p')
+    parts+="<Part><PartNumber>$n</PartNumber><ETag>$etag</ETag></Part>"
+  done
+  s3curl -X POST --data-binary "<CompleteMultipartUpload>$parts</CompleteMultipartUpload>" "$base?uploadId=$id"
 }
 # The queries a drill runs after restoring (lib/restore/: restore_steps.cpp
 # VerifyTable for each manifest table, structure.cpp kStructureQuery, then
@@ -236,7 +254,7 @@ raw_restore() {
   stamp start
   "${PSQL[@]}" -d postgres -c "CREATE DATABASE $db"
   stamp "create database"
-  "$PG_BIN/pg_restore" --exit-on-error -d "$db" "$dump"
+  "$PG_BIN/pg_restore" --exit-on-error ${JOBS:+-j "$JOBS"} -d "$db" "$dump"
   stamp "pg_restore"
   {
     for t in audit_logs documents orders users; do
@@ -284,15 +302,16 @@ drwatchd --log.level=warn backup run dump_s3 >"$WORK/out.warmup" 2>&1 || { cat "
 for round in $(seq "$REPEATS"); do
   log "round $round of $REPEATS"
   if [ $((round % 2)) = 1 ]; then
-    order=(a b c d e f)
+    order=(a b c m d e f)
   else
-    order=(b a d c f e)
+    order=(b a d c m f e)
   fi
   for step in "${order[@]}"; do
     case $step in
-      a) measure a raw_dump ;;
+      a) measure a raw_dump && split_parts ;;
       b) measure b drwatchd --log.level=warn backup run dump_file ;;
       c) measure c raw_upload ;;
+      m) measure m raw_multipart ;;
       d) measure d drwatchd --log.level=warn backup run dump_s3 ;;
       e) measure e raw_restore ;;
       f) measure f drwatchd --log.level=warn restore drill drill ;;
@@ -302,6 +321,25 @@ for round in $(seq "$REPEATS"); do
   for extra in "${EXTRAS[@]}"; do measure "$extra" "extra_$extra"; done
 done
 
+# PERF_OUT=DIR: one more backup run to file:// and to S3 and one drill under
+# `perf record` (drwatchd and its children, not the PostgreSQL backends): the
+# CPU by program and library, and drwatchd's own hottest symbols.
+if [ -n "${PERF_OUT:-}" ]; then
+  mkdir -p "$PERF_OUT"
+  for run in "file:backup run dump_file" "s3:backup run dump_s3" "drill:restore drill drill"; do
+    name=${run%%:*}
+    read -ra words <<<"${run#*:}"
+    perf record -q -F 999 -g -o "$WORK/perf.$name" -- \
+      env TMPDIR="$WORK/tmp" "$DRWATCHD" --config.file="$WORK/bench.yml" --storage.path="$WORK/state" \
+      --log.level=warn "${words[@]}" >/dev/null 2>&1 || { log "perf record of $name failed"; continue; }
+    perf report -q -i "$WORK/perf.$name" --no-children --stdio --sort comm,dso --percent-limit 0.5 -g none \
+      >"$PERF_OUT/$name.by-program.txt" 2>/dev/null || true
+    perf report -q -i "$WORK/perf.$name" --no-children --stdio --comm drwatchd --sort dso,sym --percent-limit 0.5 \
+      -g none >"$PERF_OUT/$name.drwatchd.txt" 2>/dev/null || true
+  done
+  log "perf reports in $PERF_OUT"
+fi
+
 # --- the figures ----------------------------------------------------------------------
 median() {  # median STEP COLUMN
   awk -v s="$1" -v c="$2" '$1 == s { print $c }' "$WORK/results" | sort -n |
@@ -309,6 +347,7 @@ median() {  # median STEP COLUMN
 }
 W_a=$(median a 2) W_b=$(median b 2) W_c=$(median c 2) W_d=$(median d 2) W_e=$(median e 2) W_f=$(median f 2)
 C_a=$(median a 3) C_b=$(median b 3) C_c=$(median c 3) C_d=$(median d 3) C_e=$(median e 3) C_f=$(median f 3)
+W_m=$(median m 2) C_m=$(median m 3)
 dump_bytes=$(stat -c %s "$RAW_DUMP")
 stored=$(sed -n 's/.* \([0-9]*\) bytes in .*/\1/p' "$WORK/out.b")
 echo
@@ -334,6 +373,8 @@ row "backup to file://" "pg_dump -Fc -f" "$W_a" "$C_a" "backup run" "$W_b" "$C_b
 row "backup to S3" "pg_dump -Fc -f, then curl -T" "$(awk -v a="$W_a" -v c="$W_c" 'BEGIN { print a + c }')" \
   "$(awk -v a="$C_a" -v c="$C_c" 'BEGIN { print a + c }')" "backup run" "$W_d" "$C_d" 1.20 "$(ratios d a c)"
 row "(S3, upload alone)" "curl -T" "$W_c" "$C_c" "backup run" "$W_d" "$C_d" 1.20 "$(ratios d c)"
+row "(S3, multipart by hand)" "pg_dump -Fc -f, then curl 8 MiB parts" "$(awk -v a="$W_a" -v m="$W_m" 'BEGIN { print a + m }')" \
+  "$(awk -v a="$C_a" -v m="$C_m" 'BEGIN { print a + m }')" "backup run" "$W_d" "$C_d" 1.20 "$(ratios d a m)"
 row "drill" "createdb, pg_restore, queries, dropdb" "$W_e" "$C_e" "restore drill" "$W_f" "$C_f" 1.10 "$(ratios f e)"
 echo "(met: the median of the rounds' ratios, each round's raw and drwatchd steps run next to each other)"
 echo
