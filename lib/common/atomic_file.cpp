@@ -1,6 +1,6 @@
 #include "common/atomic_file.hpp"
 
-#include <fcntl.h>
+#include <fcntl.h>  // sync_file_range (a GNU extension, _GNU_SOURCE under g++)
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,7 +11,10 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include <boost/json.hpp>
 
@@ -52,31 +55,83 @@ bool SyncDir(const std::string& dir) {
 }  // namespace
 
 bool WriteFileAtomically(const std::string& path, const std::string& text, std::string& error) {
-  std::string dir = DirOf(path);
-  std::string temp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(g_temp_counter++);
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0 && errno == ENOENT) {
-    ::mkdir(dir.c_str(), 0755);  // the directory went away (or was never made): once more
-    fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  auto errors = WriteFilesAtomically({FileWrite{path, text}});
+  error = std::move(errors[0]);
+  return error.empty();
+}
+
+namespace {
+
+// One chunk of WriteFilesAtomically: at most kChunk descriptors open at once.
+void WriteChunk(const FileWrite* files, std::size_t count, std::string* errors) {
+  struct Temp {
+    std::string path;
+    int fd = -1;
+  };
+  std::vector<Temp> temps(count);
+  auto fail = [&](std::size_t i, const std::string& path, int err) {
+    errors[i] = "cannot write " + path + ": " + std::strerror(err);
+    if (temps[i].fd >= 0) ::close(temps[i].fd);
+    temps[i].fd = -1;
+    ::unlink(temps[i].path.c_str());
+  };
+  // 1. Every temporary file written, and its writeback started: the
+  //    filesystem allocates them all in one journal transaction.
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string& path = files[i].path;
+    temps[i].path = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(g_temp_counter++);
+    int fd = ::open(temps[i].path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == ENOENT) {
+      ::mkdir(DirOf(path).c_str(), 0755);  // the directory went away (or was never made): once more
+      fd = ::open(temps[i].path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    }
+    if (fd < 0) {
+      errors[i] = "cannot write " + temps[i].path + ": " + std::strerror(errno);
+      continue;
+    }
+    temps[i].fd = fd;
+    if (!WriteAll(fd, files[i].text)) {
+      fail(i, path, errno);
+      continue;
+    }
+    ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);  // only a hint: the fdatasync below is the promise
   }
-  if (fd < 0) {
-    error = "cannot write " + temp + ": " + std::strerror(errno);
-    return false;
+  // 2. Each one made durable: the first fdatasync commits the transaction
+  //    that holds the others, so the rest only wait for their own pages.
+  for (std::size_t i = 0; i < count; ++i) {
+    if (temps[i].fd < 0) continue;
+    if (::fdatasync(temps[i].fd) != 0) {
+      fail(i, files[i].path, errno);
+      continue;
+    }
+    int fd = std::exchange(temps[i].fd, -1);
+    if (::close(fd) != 0) fail(i, files[i].path, errno);
   }
-  bool ok = WriteAll(fd, text) && ::fsync(fd) == 0;
-  int err = errno;
-  ok = ::close(fd) == 0 && ok;
-  if (ok && ::rename(temp.c_str(), path.c_str()) != 0) {
-    ok = false;
-    err = errno;
+  // 3. Renamed over the old files, 4. each directory synced once, which
+  //    makes the renames durable.
+  std::set<std::string> dirs;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!errors[i].empty()) continue;
+    if (::rename(temps[i].path.c_str(), files[i].path.c_str()) != 0) {
+      fail(i, files[i].path, errno);
+      continue;
+    }
+    dirs.insert(DirOf(files[i].path));
   }
-  if (!ok) {
-    ::unlink(temp.c_str());
-    error = "cannot write " + path + ": " + std::strerror(err);
-    return false;
+  for (const auto& dir : dirs) {
+    if (!SyncDir(dir)) spdlog::debug("fsync of {} failed: {}", dir, std::strerror(errno));
   }
-  if (!SyncDir(dir)) spdlog::debug("fsync of {} failed: {}", dir, std::strerror(errno));
-  return true;
+}
+
+}  // namespace
+
+std::vector<std::string> WriteFilesAtomically(const std::vector<FileWrite>& files) {
+  constexpr std::size_t kChunk = 64;
+  std::vector<std::string> errors(files.size());
+  for (std::size_t at = 0; at < files.size(); at += kChunk) {
+    WriteChunk(files.data() + at, std::min(kChunk, files.size() - at), errors.data() + at);
+  }
+  return errors;
 }
 
 std::string SetAside(const std::string& path) {

@@ -20,14 +20,31 @@ const char* ToString(RunResult r) {
   return "unknown";
 }
 
+void LastRuns::Set(const std::string& check, const run::LastRun& last) {
+  std::lock_guard lock(mutex_);
+  runs_[check] = last;
+}
+
+std::optional<run::LastRun> LastRuns::Get(const std::string& check) const {
+  std::lock_guard lock(mutex_);
+  auto it = runs_.find(check);
+  if (it == runs_.end()) return std::nullopt;
+  return it->second;
+}
+
 run::RunContext MakeRunContext(boost::asio::any_io_executor executor, BlockingPool& pool,
                                const catalogue::CheckSpec& check, targets::TargetRuntime& target,
                                std::chrono::milliseconds timeout, Clock::time_point deadline,
-                               run::RunContext::FindTarget find_target, std::string storage_path) {
+                               run::RunContext::FindTarget find_target, std::string storage_path,
+                               std::shared_ptr<const LastRuns> known) {
   run::RunContext ctx{std::move(executor), pool, target, timeout, deadline, check.name, std::move(find_target)};
   ctx.storage_path = storage_path;
-  ctx.read_last_run = [store = StateStore(std::move(storage_path))](const std::string& name) {
-    return ReadLastRun(store, name);
+  ctx.read_last_run = [store = StateStore(std::move(storage_path)),
+                       known = std::move(known)](const std::string& name) -> std::optional<run::LastRun> {
+    auto in_memory = known ? known->Get(name) : std::nullopt;
+    auto in_file = ReadLastRun(store, name);
+    if (in_memory && (!in_file || in_memory->at >= in_file->at)) return in_memory;
+    return in_file;
   };
   return ctx;
 }

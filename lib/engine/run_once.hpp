@@ -6,6 +6,10 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "catalogue/catalogue.hpp"
@@ -27,15 +31,31 @@ struct RunOutcome {
   double duration_seconds = 0;  // from the start of RunOnce to its end
 };
 
+/// The last run of each check as this process knows it (the scheduler's
+/// results and the state files it adopted), readable from any thread:
+/// postgres.baseline reads other checks' runs here as well as in their state
+/// files, since a file may lag its check by up to StateWriter's min_rewrite.
+class LastRuns {
+ public:
+  void Set(const std::string& check, const run::LastRun& last);
+  std::optional<run::LastRun> Get(const std::string& check) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, run::LastRun, std::less<>> runs_;
+};
+
 /// The context of one run of `check` on its target `target`: `timeout` (the
 /// check's own for the daemon's runs) and the `deadline` the run must end by;
 /// `find_target` gives the other targets it names (ReferencedTargets());
 /// `storage_path` is --storage.path (empty: none), where probes keep history
-/// and from whose state files they read other checks' last runs.
+/// and from whose state files they read other checks' last runs; `known`
+/// (the scheduler's) is read too, and the newer of the two wins.
 run::RunContext MakeRunContext(boost::asio::any_io_executor executor, BlockingPool& pool,
                                const catalogue::CheckSpec& check, targets::TargetRuntime& target,
                                std::chrono::milliseconds timeout, Clock::time_point deadline,
-                               run::RunContext::FindTarget find_target = {}, std::string storage_path = {});
+                               run::RunContext::FindTarget find_target = {}, std::string storage_path = {},
+                               std::shared_ptr<const LastRuns> known = {});
 
 /// Runs `check`'s probe once with `ctx`: the probe and a timer at
 /// ctx.deadline race, and whichever finishes first cancels the other. An

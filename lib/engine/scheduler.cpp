@@ -12,6 +12,7 @@
 
 #include "common/hash.hpp"
 #include "engine/objectives.hpp"
+#include "engine/state_store.hpp"
 #include "engine/run_lock.hpp"
 #include "engine/run_once.hpp"
 #include "engine/scheduler_entry.hpp"
@@ -169,6 +170,7 @@ void Scheduler::Stop() {
   stopped_ = true;
   timer_->cancel();
   if (poll_timer_) poll_timer_->cancel();
+  if (writer_) writer_->FlushNow();  // the last results, before the pool is joined
   waiting_.clear();
   for (auto& e : entries_) {
     if (e->state->cancel) e->state->cancel->emit(boost::asio::cancellation_type::terminal);
@@ -267,7 +269,7 @@ void Scheduler::Launch(const std::shared_ptr<Entry>& entry, Done done, std::opti
       return it == entry->referenced.end() ? nullptr : it->second.get();
     };
     auto ctx = MakeRunContext(executor, pool, spec, *entry->target, spec.timeout, start + spec.timeout, find_target,
-                              std::move(storage_path));
+                              std::move(storage_path), self->last_runs_);
     RunOutcome outcome;
     RunLock lock;  // held until the run is recorded
     std::string busy;

@@ -185,6 +185,7 @@ class Scheduler {
   std::string storage_path_;
   std::uint64_t generation_ = 0;
   std::shared_ptr<metrics::HistogramValue> schedule_delay_;
+  std::shared_ptr<LastRuns> last_runs_ = std::make_shared<LastRuns>();  // for postgres.baseline
 };
 
 }  // namespace drwatch::engine

@@ -15,6 +15,9 @@ void Scheduler::EnablePersistence(std::shared_ptr<const StateStore> store) {
 }
 
 void Scheduler::Persist(const Entry& entry) {
+  const CheckState& s = *entry.state;
+  last_runs_->Set(entry.spec.name,
+                  run::LastRun{s.last_result == RunResult::kSuccess, s.last_duration_seconds, s.last_run_timestamp});
   if (writer_) writer_->Save(entry.spec.name, EncodeState(entry.spec.name, entry.spec.kind, *entry.state));
 }
 
@@ -37,6 +40,8 @@ void Scheduler::Restore(Entry& entry, const PersistedCheck& persisted) {
   s.samples.clear();
   for (const auto& sample : p.samples) s.samples.push_back(WithCheckLabels(sample, entry.spec));
   if (writer_) writer_->SetKnownMtime(entry.spec.name, persisted.mtime_ns);
+  last_runs_->Set(entry.spec.name,
+                  run::LastRun{s.last_result == RunResult::kSuccess, s.last_duration_seconds, s.last_run_timestamp});
 }
 
 void Scheduler::ArmStatePoll() {

@@ -238,61 +238,115 @@ std::map<std::string, PersistedCheck> LoadStates(const StateStore& store, const 
 }
 
 StateWriter::StateWriter(boost::asio::any_io_executor executor, BlockingPool& pool,
-                         std::shared_ptr<const StateStore> store)
-    : executor_(std::move(executor)), pool_(pool), store_(std::move(store)), alive_(std::make_shared<bool>(true)) {}
+                         std::shared_ptr<const StateStore> store, std::chrono::milliseconds delay,
+                         std::chrono::milliseconds min_rewrite)
+    : executor_(executor),
+      pool_(pool),
+      store_(std::move(store)),
+      delay_(delay),
+      min_rewrite_(min_rewrite),
+      timer_(executor),
+      alive_(std::make_shared<bool>(true)) {}
 
 StateWriter::~StateWriter() { *alive_ = false; }
 
 void StateWriter::Save(const std::string& check, std::string text) {
   Slot& slot = slots_[check];
   ++slot.generation;
-  if (slot.writing) {
-    slot.pending = std::move(text);
-    return;
+  slot.pending = std::move(text);
+  if (!slot.queued) {
+    slot.queued = true;
+    queue_.push_back(check);
   }
-  Start(check, std::move(text));
+  Arm();
 }
 
-void StateWriter::Start(const std::string& check, std::string text) {
-  slots_[check].writing = true;
-  struct Outcome {
-    bool ok = false;
-    std::int64_t mtime = 0;
-    std::string error;
+void StateWriter::FlushNow() {
+  timer_.cancel();
+  armed_ = false;
+  flush_all_ = true;  // shutdown: what is in flight now and waits behind it goes out too
+  Flush();
+}
+
+void StateWriter::Arm() {
+  if (armed_ || batches_in_flight_ > 0 || queue_.empty()) return;
+  armed_ = true;
+  timer_.expires_after(delay_);
+  timer_.async_wait([this, alive = alive_](boost::system::error_code ec) {
+    if (ec || !*alive) return;
+    armed_ = false;
+    Flush();
+  });
+}
+
+// Writes the waiting states whose check has no write in flight (only
+// FlushNow finds one: otherwise no batch is in flight when this runs) and,
+// (until FlushNow) whose file was not rewritten in the last min_rewrite.
+void StateWriter::Flush() {
+  std::vector<std::string> checks;
+  std::vector<FileWrite> files;
+  std::vector<std::string> later;
+  auto now = Clock::now();
+  for (auto& check : queue_) {
+    Slot& slot = slots_[check];
+    bool recent = slot.last_write && now - *slot.last_write < min_rewrite_;
+    if (slot.writing || (recent && !flush_all_)) {
+      later.push_back(std::move(check));
+      continue;
+    }
+    slot.queued = false;
+    slot.writing = true;
+    slot.last_write = now;
+    files.push_back({store_->PathOf(check), std::move(*slot.pending)});
+    slot.pending.reset();
+    checks.push_back(std::move(check));
+  }
+  queue_ = std::move(later);
+  if (checks.empty()) {
+    Arm();  // what waits for its min_rewrite: look again after the delay
+    return;
+  }
+  ++batches_in_flight_;
+  using Outcomes = std::vector<Outcome>;
+  auto write = [store = store_, checks, files = std::move(files)] {
+    Outcomes outcomes(files.size());
+    auto errors = WriteFilesAtomically(files);
+    std::string ignored;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      // The directory went away (or was never made): once more.
+      if (!errors[i].empty() && store->Prepare(ignored)) errors[i] = WriteFilesAtomically({files[i]})[0];
+      outcomes[i].ok = errors[i].empty();
+      outcomes[i].error = std::move(errors[i]);
+      if (outcomes[i].ok) outcomes[i].mtime = store->MtimeOf(checks[i]);
+    }
+    return outcomes;
   };
-  auto write = [store = store_, check, text = std::move(text)] {
-    Outcome o;
-    o.ok = store->Write(check, text, o.mtime, o.error);
-    return o;
-  };
-  auto drop = [](Outcome) {};
-  auto done = [this, alive = alive_, check](std::optional<Outcome> o) {
+  auto drop = [](Outcomes) {};
+  auto done = [this, alive = alive_, checks](std::optional<Outcomes> outcomes) {
     if (!*alive) return;
-    if (o) Done(check, o->ok, o->mtime, o->error);
-    else Done(check, false, 0, "write cancelled");
+    --batches_in_flight_;
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+      Done(checks[i], outcomes ? (*outcomes)[i] : Outcome{false, 0, "write cancelled"});
+    }
+    Arm();
   };
   RunBlocking(pool_, std::move(write), std::move(drop), boost::asio::bind_executor(executor_, std::move(done)));
 }
 
-void StateWriter::Done(const std::string& check, bool ok, std::int64_t mtime, const std::string& error) {
+void StateWriter::Done(const std::string& check, const Outcome& outcome) {
   Slot& slot = slots_[check];
   slot.writing = false;
-  if (ok) {
-    slot.known_mtime = mtime;
+  if (outcome.ok) {
+    slot.known_mtime = outcome.mtime;
     if (failing_) spdlog::info("state directory {} is writable again", store_->root());
     failing_ = false;
   } else {
     ++write_errors_;
     if (!failing_) {
       spdlog::error("cannot save check state (results will not survive a restart; storage.path {}): {}",
-                    store_->root(), error);
+                    store_->root(), outcome.error);
     }
     failing_ = true;
-  }
-  if (slot.pending) {
-    std::string next = std::move(*slot.pending);
-    slot.pending.reset();
-    Start(check, std::move(next));
   }
 }
 
@@ -307,7 +361,7 @@ void StateWriter::SetKnownMtime(const std::string& check, std::int64_t mtime_ns)
 
 bool StateWriter::Busy(const std::string& check) const {
   auto it = slots_.find(check);
-  return it != slots_.end() && it->second.writing;
+  return it != slots_.end() && (it->second.writing || it->second.pending);
 }
 
 std::uint64_t StateWriter::Generation(const std::string& check) const {

@@ -46,11 +46,6 @@ using namespace std::chrono_literals;
 constexpr const char* kTables = kAppTables;
 
 // Captures what the default logger writes while it lives.
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 // Output of a command line (tests only: blocking is fine here).
 std::string Capture(const std::string& command) {
   std::string out;

@@ -25,6 +25,7 @@
 #include "support/drill_fixture.hpp"
 #include "support/app_seed.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/process.hpp"
 
 namespace drwatch::test {
 namespace {
@@ -36,11 +37,6 @@ using ::testing::HasSubstr;
 constexpr const char* kTables = kAppTables;
 const std::map<std::string, std::string> kRows = {
     {"auth.users", "20000"}, {"auth.sessions", "30000"}, {"public.orders", "50000"}, {"public.audit_logs", "10000"}};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 void WriteFile(const std::string& path, const std::string& data) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

@@ -22,6 +22,7 @@
 #include "support/check_runner.hpp"
 #include "support/s3rver.hpp"
 #include "support/test_http_server.hpp"
+#include "support/process.hpp"
 
 namespace drwatch::test {
 namespace {
@@ -33,13 +34,6 @@ using storage::S3Backend;
 using storage::S3Config;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::string RandomBytes(std::size_t n, unsigned seed) {
   std::mt19937_64 gen(seed);

@@ -21,6 +21,7 @@
 #include "support/check_runner.hpp"
 #include "support/drill_fixture.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/process.hpp"
 
 namespace drwatch::test {
 namespace {
@@ -61,11 +62,6 @@ const std::string kSchemaOwners = Sorted(
 const std::string kMemberships = Sorted(
     "SELECT format('%s>%s', roleid::regrole, member::regrole) FROM pg_auth_members "
     "WHERE member::regrole::text = 'authenticator'");
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 class SupabaseRecoveryTest : public DrillServerTest {
  protected:

@@ -18,18 +18,6 @@ extern char** environ;
 namespace drwatch::test {
 namespace {
 
-std::string MakeTempDir() {
-  char tmpl[] = "/tmp/drwatch-test.XXXXXX";
-  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-  return tmpl;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Forks and execs argv with stdin/stdout/stderr redirected to the given fds.
 pid_t Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env, int in_fd,
@@ -148,6 +136,19 @@ std::string WriteTempFile(const std::string& name, const std::string& text) {
   // secrets are refused.
   std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   return path;
+}
+
+std::string MakeTempDir() {
+  char tmpl[] = "/tmp/drwatch-test.XXXXXX";
+  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  return tmpl;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 std::string MakeStateDir() { return MakeTempDir(); }

@@ -48,6 +48,11 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
                          std::vector<std::string> env = {},
                          std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
+/// A fresh empty directory under /tmp.
+std::string MakeTempDir();
+/// The whole file, empty when it cannot be read.
+std::string ReadFile(const std::string& path);
+
 /// A fresh empty temporary directory for drwatchd's --storage.path: tests
 /// never write the default /var/lib/drwatch.
 std::string MakeStateDir();

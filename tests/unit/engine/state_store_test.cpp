@@ -1,6 +1,6 @@
 // The state files: round trip, atomic writes leaving no temporary file, a
 // corrupt file set aside (never fatal), an unwritable directory counted, and
-// coalesced writes where the last result wins.
+// coalesced writes where the last result wins, written in batches.
 
 #include "engine/state_store.hpp"
 
@@ -13,17 +13,12 @@
 
 #include "metrics/families.hpp"
 
+#include "support/process.hpp"
+
 namespace drwatch::engine {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string TempDir() {
-  std::string pattern = (fs::temp_directory_path() / "drwatch-state-XXXXXX").string();
-  char* dir = mkdtemp(pattern.data());
-  if (!dir) throw std::runtime_error("mkdtemp failed");
-  return dir;
-}
 
 std::vector<std::string> Files(const std::string& dir) {
   std::vector<std::string> out;
@@ -112,7 +107,7 @@ TEST(StateEncoding, RejectsWhatIsNotAStateFile) {
 }
 
 TEST(StateStore, WriteThenLoadLeavesNoTemporaryFile) {
-  StateStore store(TempDir());
+  StateStore store(test::MakeTempDir());
   std::string error;
   ASSERT_TRUE(store.Prepare(error)) << error;
   std::int64_t mtime = 0;
@@ -130,7 +125,7 @@ TEST(StateStore, WriteThenLoadLeavesNoTemporaryFile) {
 }
 
 TEST(StateStore, MissingFileIsNoStateAndNoError) {
-  StateStore store(TempDir());
+  StateStore store(test::MakeTempDir());
   std::string error;
   EXPECT_FALSE(store.Load("nightly", error).has_value());
   EXPECT_EQ(error, "");
@@ -138,7 +133,7 @@ TEST(StateStore, MissingFileIsNoStateAndNoError) {
 }
 
 TEST(StateStore, CorruptFileIsSetAsideWithTheReason) {
-  StateStore store(TempDir());
+  StateStore store(test::MakeTempDir());
   std::string error;
   ASSERT_TRUE(store.Prepare(error));
   std::ofstream(store.PathOf("nightly")) << "{\"format\": 1, \"check\": \"nightly\"";
@@ -155,7 +150,7 @@ TEST(StateStore, CorruptFileIsSetAsideWithTheReason) {
 }
 
 TEST(StateStore, UnwritableDirectoryFailsWithTheReasonAndLeavesNothing) {
-  std::string dir = TempDir();
+  std::string dir = test::MakeTempDir();
   std::ofstream(dir + "/file") << "not a directory";
   StateStore store(dir + "/file");
   std::string error;
@@ -168,7 +163,7 @@ TEST(StateStore, UnwritableDirectoryFailsWithTheReasonAndLeavesNothing) {
 }
 
 TEST(LoadStates, OnlyChecksOfTheSameKind) {
-  StateStore store(TempDir());
+  StateStore store(test::MakeTempDir());
   std::string error;
   ASSERT_TRUE(store.Prepare(error));
   std::int64_t mtime = 0;
@@ -186,7 +181,7 @@ TEST(LoadStates, OnlyChecksOfTheSameKind) {
 }
 
 TEST(StateWriter, CoalescesWritesAndTheLastWins) {
-  StateStore store_value(TempDir());
+  StateStore store_value(test::MakeTempDir());
   auto store = std::make_shared<StateStore>(store_value.root());
   std::string error;
   ASSERT_TRUE(store->Prepare(error));
@@ -210,13 +205,95 @@ TEST(StateWriter, CoalescesWritesAndTheLastWins) {
   pool.Join();
 }
 
+TEST(StateWriter, WritesWhatWaitsAsOneBatchAfterTheDelay) {
+  std::string root = test::MakeTempDir();
+  auto store = std::make_shared<StateStore>(root);
+  std::string error;
+  ASSERT_TRUE(store->Prepare(error));
+  boost::asio::io_context io;
+  BlockingPool pool(1);
+  StateWriter writer(io.get_executor(), pool, store, std::chrono::milliseconds(300));
+  CheckState s = SampleState();
+  std::vector<std::string> expected;
+  for (int i = 0; i < 150; ++i) {  // more than one chunk of descriptors (64)
+    std::string name = "c" + std::to_string(1000 + i);
+    writer.Save(name, EncodeState(name, "k", s));
+    expected.push_back(name + ".json");
+  }
+  EXPECT_TRUE(writer.Busy("c1000")) << "waiting counts as busy: the file is about to change";
+  io.run_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(Files(store->ChecksDir()).empty()) << "written before the delay";
+  io.restart();
+  io.run_for(std::chrono::seconds(2));
+  EXPECT_EQ(Files(store->ChecksDir()), expected) << "every file, no temporary file left";
+  EXPECT_FALSE(writer.Busy("c1000"));
+  EXPECT_EQ(writer.write_errors(), 0u);
+  for (const auto& name : {"c1000", "c1149"}) {
+    auto loaded = store->Load(name, error);
+    ASSERT_TRUE(loaded.has_value()) << error;
+    EXPECT_EQ(writer.KnownMtime(name), loaded->mtime_ns);
+  }
+  pool.Join();
+}
+
+TEST(StateWriter, FlushNowWritesWithoutTheDelay) {
+  auto store = std::make_shared<StateStore>(test::MakeTempDir());
+  std::string error;
+  ASSERT_TRUE(store->Prepare(error));
+  boost::asio::io_context io;
+  {
+    BlockingPool pool(1);
+    StateWriter writer(io.get_executor(), pool, store, std::chrono::hours(1));
+    writer.Save("a", EncodeState("a", "k", SampleState()));
+    writer.FlushNow();
+    pool.Join();  // what shutdown does: the pool finishes the batch
+  }
+  EXPECT_TRUE(store->Load("a", error).has_value()) << error;
+}
+
+std::string ReasonOf(const StateStore& store, const std::string& check) {
+  std::string error;
+  auto loaded = store.Load(check, error);
+  return loaded ? loaded->state.reason : "(no state: " + error + ")";
+}
+
+TEST(StateWriter, RewritesAFileAtMostOnceAMinRewriteAndTheLastStateWins) {
+  auto store = std::make_shared<StateStore>(test::MakeTempDir());
+  std::string error;
+  ASSERT_TRUE(store->Prepare(error));
+  boost::asio::io_context io;
+  BlockingPool pool(1);
+  StateWriter writer(io.get_executor(), pool, store, std::chrono::milliseconds(10), std::chrono::hours(1));
+  CheckState s = SampleState();
+  s.reason = "first";
+  writer.Save("a", EncodeState("a", "k", s));
+  io.run_for(std::chrono::milliseconds(500));
+  ASSERT_EQ(ReasonOf(*store, "a"), "first");
+  for (const char* reason : {"second", "third"}) {
+    s.reason = reason;
+    writer.Save("a", EncodeState("a", "k", s));
+  }
+  writer.Save("b", EncodeState("b", "k", s));  // another check is not held back
+  io.restart();
+  io.run_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(ReasonOf(*store, "a"), "first") << "rewritten within min_rewrite";
+  EXPECT_TRUE(store->Load("b", error).has_value()) << error;
+  EXPECT_TRUE(writer.Busy("a")) << "a newer state waits";
+  writer.FlushNow();
+  io.restart();
+  io.run_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(ReasonOf(*store, "a"), "third") << "the last state, at stop";
+  EXPECT_FALSE(writer.Busy("a"));
+  pool.Join();
+}
+
 TEST(StateWriter, CountsFailedWrites) {
-  std::string dir = TempDir();
+  std::string dir = test::MakeTempDir();
   std::ofstream(dir + "/file") << "x";
   auto store = std::make_shared<StateStore>(dir + "/file");
   boost::asio::io_context io;
   BlockingPool pool(1);
-  StateWriter writer(io.get_executor(), pool, store);
+  StateWriter writer(io.get_executor(), pool, store, std::chrono::milliseconds(10), std::chrono::milliseconds(0));
   writer.Save("c", "{}");
   io.run_for(std::chrono::seconds(1));
   writer.Save("c", "{}");
