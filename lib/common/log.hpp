@@ -24,7 +24,10 @@ bool ParseLogFormat(std::string_view text, LogFormat& out);
 /// the event loop; when the queue is full the oldest line is dropped and
 /// counted, see DroppedLogLines).
 enum class LogMode { kSync, kAsync };
-inline constexpr std::size_t kLogQueueSize = 8192;
+/// 1,024: a burst of a thousand lines (every check failing at once) still fits;
+/// each slot costs about 400 bytes, preallocated (8,192 was 3.2 MB of the idle
+/// daemon's 5 MB of heap, bench/README.md "drwatchd beside the peers").
+inline constexpr std::size_t kLogQueueSize = 1024;
 
 /// Installs the default logger writing to stderr.
 void SetupLogging(spdlog::level::level_enum level, LogFormat format, LogMode mode = LogMode::kSync);

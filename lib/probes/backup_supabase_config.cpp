@@ -23,6 +23,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 
 #include "backup/supabase_config.hpp"
@@ -316,7 +317,11 @@ class BackupSupabaseConfig final : public BackupJob {
   // exactly as a double holds them), logged, and since when.
   asio::awaitable<void> NoteChanges(RunContext& ctx, const std::map<std::string, std::string>& digests) {
     History history = co_await LoadHistoryOffLoop(ctx);
-    double now = std::chrono::duration<double>(Clock::WallNow().time_since_epoch()).count();
+    // Whole seconds, so the time read back from the history file is the one
+    // exported: Boost.JSON 1.81 reads a double of 17 significant digits back
+    // to within one unit in the last place, and an unchanged section's
+    // timestamp moved by a few hundred nanoseconds (seen under ASan).
+    double now = std::floor(std::chrono::duration<double>(Clock::WallNow().time_since_epoch()).count());
     std::vector<std::string> changed;
     bool first = true;
     changed_samples_.clear();
