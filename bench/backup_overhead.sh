@@ -72,13 +72,8 @@ log() { echo "backup_overhead: $*" >&2; }
 # Settings of a small production server; wal_level=minimal lets the tables
 # created and filled in one transaction skip the WAL (the generation only).
 PG_PORT=$(free_port)
-chown postgres:postgres "$WORK/pg"
-as_pg "$PG_BIN/initdb" --no-sync -U postgres -A trust -E UTF8 --locale=C -D "$WORK/pg/data" >"$WORK/pg/initdb.log" 2>&1 ||
-  { cat "$WORK/pg/initdb.log" >&2; exit 1; }
-as_pg "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/postgres.log" -w \
-  -o "-p $PG_PORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c shared_buffers=256MB -c maintenance_work_mem=256MB $(
-  )-c wal_level=minimal -c max_wal_senders=0 -c max_wal_size=4GB -c checkpoint_timeout=30min" start >/dev/null ||
-  { cat "$WORK/pg/postgres.log" >&2; exit 1; }
+pg_start "$WORK/pg" "$PG_PORT" "-c shared_buffers=256MB -c maintenance_work_mem=256MB $(
+  )-c wal_level=minimal -c max_wal_senders=0 -c max_wal_size=4GB -c checkpoint_timeout=30min"
 export PGHOST=127.0.0.1 PGPORT=$PG_PORT PGUSER=postgres
 PSQL=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1)
 "${PSQL[@]}" -d postgres -c "CREATE DATABASE bench"

@@ -27,27 +27,23 @@ PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 DRWATCHD=$BUILD/daemon/drwatchd
 SCRAPER=${SCRAPER:-$BUILD/bench/scrape_latency}
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PG_BIN=$PGBIN
+source "$(dirname "$0")/../scripts/pg-helpers.sh"  # free_port, pg_start, pg_stop
 
 work=$(mktemp -d /tmp/drwatch-scale-XXXXXX)
 chmod 755 "$work"
-chown postgres "$work"
 pg_port=$(free_port)
 http_port=$(free_port)
 daemon_pid=""
 cleanup() {
   if [[ -n "$daemon_pid" ]]; then kill "$daemon_pid" 2>/dev/null || true; wait "$daemon_pid" 2>/dev/null || true; fi
-  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
+  pg_stop "$work"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 # --- PostgreSQL: one cluster, DATABASES databases ---------------------------
-runuser -u postgres -- "$PGBIN/initdb" -D "$work/data" --no-sync -A trust -U postgres -E UTF8 --locale=C \
-  --no-instructions >/dev/null
-runuser -u postgres -- "$PGBIN/pg_ctl" -D "$work/data" -l "$work/pg.log" -w \
-  -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 -c max_connections=$((DATABASES + 20)) -c fsync=off" \
-  start >/dev/null
+pg_start "$work" "$pg_port" "-c max_connections=$((DATABASES + 20)) -c fsync=off"
 for ((d = 0; d < DATABASES; d++)); do echo "CREATE DATABASE bench_$d;"; done |
   runuser -u postgres -- psql -q -h "$work" -p "$pg_port" -U postgres -d postgres -v ON_ERROR_STOP=1 >/dev/null
 

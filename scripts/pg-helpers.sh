@@ -1,5 +1,5 @@
 # Shell helpers for throwaway PostgreSQL clusters (sourced by scripts/demo and
-# bench/peers.sh).
+# the benchmarks in bench/). Clusters are UTF8 with the C locale.
 # PostgreSQL refuses to run as root: as root, the cluster runs as user postgres.
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -28,7 +28,7 @@ as_pg() {
 pg_start() {
   local dir=$1 port=$2 options=${3:-}
   [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$dir"
-  as_pg "$PG_BIN/initdb" --no-sync -U postgres -A trust -D "$dir/data" >"$dir/initdb.log" 2>&1 \
+  as_pg "$PG_BIN/initdb" --no-sync -U postgres -A trust -E UTF8 --locale=C -D "$dir/data" >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; return 1; }
   as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w \
     -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $options" start >/dev/null \

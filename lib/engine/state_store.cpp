@@ -268,10 +268,13 @@ void StateWriter::FlushNow() {
   Flush();
 }
 
-void StateWriter::Arm() {
-  if (armed_ || batches_in_flight_ > 0 || queue_.empty()) return;
-  armed_ = true;
-  timer_.expires_after(delay_);
+void StateWriter::Arm(std::optional<Clock::time_point> at) {
+  if (batches_in_flight_ > 0 || queue_.empty()) return;
+  auto when = at.value_or(Clock::now() + delay_);
+  if (armed_ && armed_at_ <= when) return;
+  armed_ = true;  // (re-arming earlier cancels the later wait, whose handler returns)
+  armed_at_ = when;
+  timer_.expires_at(when);
   timer_.async_wait([this, alive = alive_](boost::system::error_code ec) {
     if (ec || !*alive) return;
     armed_ = false;
@@ -287,10 +290,12 @@ void StateWriter::Flush() {
   std::vector<FileWrite> files;
   std::vector<std::string> later;
   auto now = Clock::now();
+  auto next = Clock::time_point::max();  // when the first of those held back may go
   for (auto& check : queue_) {
     Slot& slot = slots_[check];
     bool recent = slot.last_write && now - *slot.last_write < min_rewrite_;
     if (slot.writing || (recent && !flush_all_)) {
+      if (!slot.writing) next = std::min(next, *slot.last_write + min_rewrite_);
       later.push_back(std::move(check));
       continue;
     }
@@ -303,7 +308,9 @@ void StateWriter::Flush() {
   }
   queue_ = std::move(later);
   if (checks.empty()) {
-    Arm();  // what waits for its min_rewrite: look again after the delay
+    // Only what waits for its min_rewrite: wake when the first may go, not
+    // every delay (a new Save re-arms earlier).
+    if (next != Clock::time_point::max()) Arm(std::max(next, now + delay_));
     return;
   }
   ++batches_in_flight_;

@@ -134,7 +134,9 @@ class StateWriter {
     std::int64_t mtime = 0;
     std::string error;
   };
-  void Arm();
+  /// Flushes at `at` (default: the delay from now), or earlier if already
+  /// armed for earlier; nothing while a batch is in flight (its end arms).
+  void Arm(std::optional<Clock::time_point> at = std::nullopt);
   void Flush();
   void Done(const std::string& check, const Outcome& outcome);
 
@@ -145,6 +147,7 @@ class StateWriter {
   std::chrono::milliseconds min_rewrite_;
   Timer timer_;
   bool armed_ = false;
+  Clock::time_point armed_at_;
   bool flush_all_ = false;  // after FlushNow: min_rewrite no longer applies
   int batches_in_flight_ = 0;  // more than one only after FlushNow
   std::vector<std::string> queue_;  // checks with a waiting state, in the order saved

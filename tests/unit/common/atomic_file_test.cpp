@@ -20,20 +20,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string> Files(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 TEST(WriteFileAtomically, ReplacesTheFileAndLeavesNoTemporaryFile) {
   std::string dir = test::MakeTempDir();
   std::string error;
   ASSERT_TRUE(WriteFileAtomically(dir + "/a.json", "old", error)) << error;
   ASSERT_TRUE(WriteFileAtomically(dir + "/a.json", "new", error)) << error;
   EXPECT_EQ(test::ReadFile(dir + "/a.json"), "new");
-  EXPECT_EQ(Files(dir), std::vector<std::string>{"a.json"});
+  EXPECT_EQ(test::AllFiles(dir), std::vector<std::string>{"a.json"});
 }
 
 TEST(WriteFileAtomically, MakesAMissingDirectoryOneLevelDeep) {
@@ -57,7 +50,7 @@ TEST(WriteFilesAtomically, WritesEveryFileOfABatchLargerThanAChunk) {
   auto errors = WriteFilesAtomically(files);
   ASSERT_EQ(errors.size(), files.size());
   for (const auto& e : errors) EXPECT_EQ(e, "");
-  EXPECT_EQ(Files(dir), names);
+  EXPECT_EQ(test::AllFiles(dir), names);
   for (const auto& f : files) EXPECT_EQ(test::ReadFile(f.path), f.text) << f.path;
 }
 
@@ -76,8 +69,9 @@ TEST(WriteFilesAtomically, AFileThatCannotBeWrittenFailsAloneAndLeavesNothing) {
   EXPECT_EQ(errors[3], "");
   EXPECT_EQ(test::ReadFile(dir + "/a.json"), "a");
   EXPECT_EQ(test::ReadFile(dir + "/d.json"), "d");
-  EXPECT_EQ(Files(dir), (std::vector<std::string>{"a.json", "d.json", "target-is-a-directory"}))
-      << "no temporary file left beside them";
+  EXPECT_EQ(test::AllFiles(dir), (std::vector<std::string>{"a.json", "d.json"}))
+      << "no temporary file left beside them (nor in the directory that was in the way)";
+  EXPECT_TRUE(fs::is_directory(dir + "/target-is-a-directory"));
   EXPECT_TRUE(fs::is_empty(dir + "/target-is-a-directory"));
 }
 

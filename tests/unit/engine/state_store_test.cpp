@@ -20,13 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string> Files(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 CheckState SampleState() {
   CheckState s;
   s.has_result = true;
@@ -115,7 +108,7 @@ TEST(StateStore, WriteThenLoadLeavesNoTemporaryFile) {
   EXPECT_GT(mtime, 0);
   EXPECT_EQ(store.MtimeOf("nightly"), mtime);
   ASSERT_TRUE(store.Write("nightly", EncodeState("nightly", "backup.pg_dump", SampleState()), mtime, error)) << error;
-  EXPECT_EQ(Files(store.ChecksDir()), std::vector<std::string>{"nightly.json"});
+  EXPECT_EQ(test::AllFiles(store.ChecksDir()), std::vector<std::string>{"nightly.json"});
   EXPECT_EQ(store.PathOf("nightly"), store.root() + "/checks/nightly.json");
   auto loaded = store.Load("nightly", error);
   ASSERT_TRUE(loaded.has_value()) << error;
@@ -140,7 +133,7 @@ TEST(StateStore, CorruptFileIsSetAsideWithTheReason) {
   EXPECT_FALSE(store.Load("nightly", error).has_value());
   EXPECT_EQ(error.rfind(store.PathOf("nightly") + ": invalid JSON: ", 0), 0u) << error;
   EXPECT_NE(error.find("; set aside as " + store.PathOf("nightly") + ".corrupt-"), std::string::npos) << error;
-  auto files = Files(store.ChecksDir());
+  auto files = test::AllFiles(store.ChecksDir());
   ASSERT_EQ(files.size(), 1u);
   EXPECT_EQ(files[0].rfind("nightly.json.corrupt-", 0), 0u) << files[0];
   // The next write starts afresh.
@@ -159,7 +152,7 @@ TEST(StateStore, UnwritableDirectoryFailsWithTheReasonAndLeavesNothing) {
   std::int64_t mtime = 0;
   EXPECT_FALSE(store.Write("c", "{}", mtime, error));
   EXPECT_EQ(error.rfind("cannot write " + dir + "/file/checks/c.json.tmp-", 0), 0u) << error;
-  EXPECT_EQ(Files(dir), std::vector<std::string>{"file"});
+  EXPECT_EQ(test::AllFiles(dir), std::vector<std::string>{"file"});
 }
 
 TEST(LoadStates, OnlyChecksOfTheSameKind) {
@@ -201,7 +194,7 @@ TEST(StateWriter, CoalescesWritesAndTheLastWins) {
   ASSERT_TRUE(loaded.has_value()) << error;
   EXPECT_EQ(loaded->state.reason, "run 4");
   EXPECT_EQ(writer.KnownMtime("c"), loaded->mtime_ns);
-  EXPECT_EQ(Files(store->ChecksDir()), std::vector<std::string>{"c.json"});
+  EXPECT_EQ(test::AllFiles(store->ChecksDir()), std::vector<std::string>{"c.json"});
   pool.Join();
 }
 
@@ -222,10 +215,10 @@ TEST(StateWriter, WritesWhatWaitsAsOneBatchAfterTheDelay) {
   }
   EXPECT_TRUE(writer.Busy("c1000")) << "waiting counts as busy: the file is about to change";
   io.run_for(std::chrono::milliseconds(100));
-  EXPECT_TRUE(Files(store->ChecksDir()).empty()) << "written before the delay";
+  EXPECT_TRUE(test::AllFiles(store->ChecksDir()).empty()) << "written before the delay";
   io.restart();
   io.run_for(std::chrono::seconds(2));
-  EXPECT_EQ(Files(store->ChecksDir()), expected) << "every file, no temporary file left";
+  EXPECT_EQ(test::AllFiles(store->ChecksDir()), expected) << "every file, no temporary file left";
   EXPECT_FALSE(writer.Busy("c1000"));
   EXPECT_EQ(writer.write_errors(), 0u);
   for (const auto& name : {"c1000", "c1149"}) {
